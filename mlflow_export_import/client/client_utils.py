@@ -1,0 +1,57 @@
+"""MLflow clients are always explicit: nothing here reads or changes the global tracking URI
+except to take MLflow's own default when no URI is given."""
+import os
+
+import mlflow
+from mlflow import MlflowClient
+from mlflow.utils.rest_utils import http_request
+
+from mlflow_export_import.common import MlflowExportImportException
+from mlflow_export_import.common.io_utils import redact_uri
+
+
+def create_mlflow_client(tracking_uri=None, registry_uri=None):
+    """A client for `tracking_uri` (default: $MLFLOW_TRACKING_URI or MLflow's default store).
+    A `databricks-uc` URI names the Unity Catalog registry of the `databricks` workspace."""
+    if tracking_uri is None and registry_uri is not None:
+        tracking_uri = registry_uri
+    if tracking_uri is not None and tracking_uri.startswith("databricks-uc"):
+        registry_uri = registry_uri or tracking_uri
+        tracking_uri = tracking_uri.replace("databricks-uc", "databricks", 1)
+    tracking_uri = tracking_uri or os.environ.get("MLFLOW_TRACKING_URI") or mlflow.get_tracking_uri()
+    return MlflowClient(tracking_uri, registry_uri=registry_uri)
+
+
+def check_server(mlflow_client):
+    """Fail fast, with one clear line, when an HTTP tracking server cannot be reached or refuses us,
+    instead of letting every later call retry for minutes."""
+    uri = mlflow_client.tracking_uri
+    if not str(uri).startswith(("http://", "https://", "databricks")):
+        return
+    try:
+        host_creds = mlflow_client._tracking_client.store.get_host_creds()
+        resp = http_request(host_creds, "/api/2.0/mlflow/experiments/search", "GET",
+                            params={"max_results": 1}, max_retries=1, backoff_factor=0, timeout=15)
+    except Exception as ex:
+        raise MlflowExportImportException(
+            ex, f"Cannot reach the MLflow tracking server at {redact_uri(uri)}: {_short(ex)}", http_status_code=503)
+    if resp.status_code in (401, 403):
+        raise MlflowExportImportException(
+            f"Not authorized by the MLflow tracking server at {redact_uri(uri)} (HTTP {resp.status_code}): "
+            "check MLFLOW_TRACKING_USERNAME/PASSWORD or MLFLOW_TRACKING_TOKEN", http_status_code=resp.status_code)
+    if resp.status_code == 404:
+        raise MlflowExportImportException(
+            f"{redact_uri(uri)} does not answer as an MLflow tracking server (HTTP 404 on the REST API)",
+            http_status_code=404)
+    if resp.status_code >= 500:
+        raise MlflowExportImportException(
+            f"The MLflow tracking server at {redact_uri(uri)} answers HTTP {resp.status_code}", http_status_code=503)
+
+
+def _short(ex):
+    text = str(ex).splitlines()[0] if str(ex) else type(ex).__name__
+    if "Connection refused" in str(ex) or "NewConnectionError" in str(ex):
+        return "connection refused"
+    if "Max retries exceeded" in text or "Failed to resolve" in str(ex):
+        return "the host does not answer"
+    return text[:200]

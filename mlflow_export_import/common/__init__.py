@@ -1,0 +1,40 @@
+import json
+
+from mlflow.exceptions import MlflowException
+
+
+class MlflowExportImportException(Exception):
+    """The one error this package raises: a message a user can act on, plus its source."""
+
+    DEFAULT_HTTP_STATUS_CODE = -1
+
+    def __init__(self, ex, message=None, http_status_code=DEFAULT_HTTP_STATUS_CODE, **kwargs):
+        self.src_message = None
+        self.http_status_code = http_status_code
+        custom = dict(kwargs)
+        if isinstance(ex, Exception):
+            self.src_exception = ex
+            self.message = str(ex)
+            if isinstance(ex, MlflowException):
+                self.http_status_code = ex.get_http_status_code()
+                custom["mlflow_error_code"] = ex.error_code
+            if message:
+                self.message = message
+                self.src_message = str(ex)
+        else:
+            self.src_exception = None
+            self.message = str(ex)
+        self.kwargs = {"message": self.message, "http_status_code": self.http_status_code, **custom}
+        if self.src_message:
+            self.kwargs["src_message"] = self.src_message
+        super().__init__(json.dumps(self.kwargs))
+
+
+def describe_error(ex):
+    """One line that says what went wrong, without a traceback."""
+    if isinstance(ex, MlflowExportImportException):
+        return ex.message
+    if isinstance(ex, MlflowException):
+        return f"{ex.error_code}: {ex.message}".splitlines()[0][:500]
+    text = str(ex).strip()
+    return f"{type(ex).__name__}: {text.splitlines()[0][:500]}" if text else type(ex).__name__

@@ -1,0 +1,46 @@
+"""The frame every console script runs in: options logged, servers checked, one clear line per error,
+a summary at the end, an optional JSON report, and a non-zero exit when anything failed."""
+import sys
+from contextlib import contextmanager
+
+import click
+from mlflow.exceptions import MlflowException
+
+from mlflow_export_import.client.client_utils import check_server, create_mlflow_client
+from mlflow_export_import.common import MlflowExportImportException, describe_error
+from mlflow_export_import.common.logging_utils import configure_logging, get_logger
+from mlflow_export_import.common.report import Report
+
+_logger = get_logger("mlflow_export_import")
+
+
+def mk_client(tracking_uri=None, registry_uri=None):
+    """A client for a console script, checked to answer before any work starts."""
+    client = create_mlflow_client(tracking_uri, registry_uri)
+    check_server(client)
+    return client
+
+
+@contextmanager
+def command(name, options, report_file=None):
+    configure_logging()
+    _logger.info("Options:")
+    for k, v in options.items():
+        _logger.info(f"  {k}: {v}")
+    report = Report(name)
+    try:
+        yield report
+    except (MlflowExportImportException, MlflowException, OSError, ValueError, KeyError) as ex:
+        report.failed("command", name, describe_error(ex))
+    except KeyboardInterrupt:
+        report.failed("command", name, "interrupted")
+    finally:
+        for line in report.summary_lines():
+            click.echo(line)
+        if report_file:
+            report.write(report_file)
+    if report.has_failures:
+        for f in report.failures:
+            if f["type"] == "command":
+                click.echo(f"Error: {f['reason']}", err=True)
+        sys.exit(1)

@@ -1,0 +1,116 @@
+"""Options shared by the console scripts, named and typed as the reference tool has them.
+
+Boolean options take the reference form (`--use-threads True`) and the bare flag (`--use-threads`).
+"""
+import click
+
+
+def bool_option(name, help, default=False):
+    return click.option(name, type=click.BOOL, default=default, is_flag=False, flag_value=True,
+                        show_default=True, help=help)
+
+
+def opt_output_dir(f):
+    return click.option("--output-dir", help="Output directory.", type=str, required=True)(f)
+
+
+def opt_input_dir(f):
+    return click.option("--input-dir", help="Input directory.", type=str, required=True)(f)
+
+
+def opt_notebook_formats(f):
+    return click.option("--notebook-formats", type=str, default="", show_default=True,
+                        help="Databricks notebook formats: SOURCE, HTML, JUPYTER or DBC (comma separated).")(f)
+
+
+def opt_run_id(f):
+    return click.option("--run-id", help="Run ID.", type=str, required=True)(f)
+
+
+def opt_experiment_name(f):
+    return click.option("--experiment-name", help="Destination experiment name.", type=str, required=True)(f)
+
+
+def opt_experiment(f):
+    return click.option("--experiment", help="Experiment name or ID.", type=str, required=True)(f)
+
+
+def opt_experiments(f):
+    return click.option("--experiments", type=str, required=True,
+                        help="Experiment names or IDs (comma separated), 'all', 'prefix*', "
+                             "or a file ending in '.txt' with one per line.")(f)
+
+
+def opt_run_ids(f):
+    return click.option("--run-ids", type=str, default=None, help="Run IDs to export (comma separated).")(f)
+
+
+def opt_run_start_time(f):
+    return click.option("--run-start-time", type=str, default=None,
+                        help="Only export runs started at or after this UTC time (inclusive). "
+                             "Format: YYYY-MM-DD or YYYY-MM-DD HH:MM:SS.")(f)
+
+
+def opt_until(f):
+    return click.option("--runs-until", type=str, default=None,
+                        help="Only export runs started before this UTC time (exclusive). "
+                             "Format: YYYY-MM-DD or YYYY-MM-DD HH:MM:SS.")(f)
+
+
+opt_runs_until = opt_until
+
+
+def opt_export_deleted_runs(f):
+    return bool_option("--export-deleted-runs", "Export deleted runs.")(f)
+
+
+def opt_check_nested_runs(f):
+    return bool_option("--check-nested-runs", "With --run-ids: also export every descendant of the listed runs.")(f)
+
+
+def opt_export_permissions(f):
+    return bool_option("--export-permissions", "Export Databricks permissions.")(f)
+
+
+def opt_import_permissions(f):
+    return bool_option("--import-permissions", "Import Databricks permissions.")(f)
+
+
+def opt_import_source_tags(f):
+    return bool_option("--import-source-tags",
+                       "Write the source object's fields as 'mlflow_exim.*' lineage tags.")(f)
+
+
+def opt_use_src_user_id(f):
+    return bool_option("--use-src-user-id",
+                       "Keep the source run's user (default). False: the importing user owns the runs. "
+                       "Databricks always takes the user from the access token.", default=True)(f)
+
+
+def opt_dst_notebook_dir(f):
+    return click.option("--dst-notebook-dir", type=str, default=None,
+                        help="Databricks workspace folder to upload the run's exported notebook into.")(f)
+
+
+def opt_use_threads(f):
+    return bool_option("--use-threads", "Accepted for compatibility: work is always parallel, sized by --workers.")(f)
+
+
+def opt_workers(f):
+    return click.option("--workers", type=click.IntRange(1, 64), default=None,
+                        help="Objects (runs, versions, ...) processed in parallel. Default: 8.")(f)
+
+
+def opt_experiment_rename_file(f):
+    return click.option("--experiment-rename-file", type=str, default=None,
+                        help="File of 'old,new' experiment name prefixes, one per line.")(f)
+
+
+def opt_report(f):
+    return click.option("--report", "report_file", type=str, default=None,
+                        help="Also write the summary (counts and every failure) to this JSON file.")(f)
+
+
+def opt_tracking_uri(f):
+    return click.option("--tracking-uri", type=str, default=None,
+                        help="MLflow tracking URI. Default: $MLFLOW_TRACKING_URI.")(f)

@@ -1,0 +1,71 @@
+"""What a command did: counts per object type (copied, skipped, failed) and every failure with its reason."""
+import json
+import threading
+from collections import defaultdict
+
+from mlflow_export_import.common import io_utils
+
+COPIED, SKIPPED, FAILED = "copied", "skipped", "failed"
+
+
+class Report:
+    def __init__(self, command=None):
+        self.command = command
+        self._lock = threading.Lock()
+        self._counts = defaultdict(lambda: {COPIED: 0, SKIPPED: 0, FAILED: 0})
+        self.failures = []
+        self.skips = []
+        self.notes = []
+
+    def copied(self, kind, n=1):
+        with self._lock:
+            self._counts[kind][COPIED] += n
+
+    def skipped(self, kind, obj_id, reason):
+        with self._lock:
+            self._counts[kind][SKIPPED] += 1
+            self.skips.append({"type": kind, "id": obj_id, "reason": reason})
+
+    def failed(self, kind, obj_id, reason, name=None):
+        with self._lock:
+            self._counts[kind][FAILED] += 1
+            entry = {"type": kind, "id": obj_id, "reason": str(reason)}
+            if name:
+                entry["name"] = name
+            self.failures.append(entry)
+
+    def note(self, text):
+        with self._lock:
+            self.notes.append(text)
+
+    def count(self, kind, what=COPIED):
+        return self._counts[kind][what] if kind in self._counts else 0
+
+    @property
+    def has_failures(self):
+        return bool(self.failures)
+
+    def to_dict(self):
+        return {"command": self.command, "counts": {k: dict(v) for k, v in sorted(self._counts.items())},
+                "failures": list(self.failures), "skipped": list(self.skips), "notes": list(self.notes),
+                "ok": not self.failures}
+
+    def summary_lines(self):
+        title = f"Summary of {self.command}" if self.command else "Summary"
+        lines = [title + ":"]
+        for kind, c in sorted(self._counts.items()):
+            lines.append(f"  {kind + ':':22s} {c[COPIED]} copied, {c[SKIPPED]} skipped, {c[FAILED]} failed")
+        if len(lines) == 1:
+            lines.append("  nothing to do")
+        for s in self.skips[:50]:
+            lines.append(f"  skipped {s['type']} {s['id']}: {s['reason']}")
+        if len(self.skips) > 50:
+            lines.append(f"  ... and {len(self.skips) - 50} more skipped (see --report)")
+        for f in self.failures:
+            name = f" ({f['name']})" if f.get("name") else ""
+            lines.append(f"  FAILED {f['type']} {f['id']}{name}: {f['reason']}")
+        lines.extend(f"  note: {n}" for n in self.notes)
+        return lines
+
+    def write(self, path):
+        io_utils.write_file(path, json.loads(json.dumps(self.to_dict(), default=str)))

@@ -1,0 +1,116 @@
+"""Export one run: run.json (info, params, full metric histories, tags, inputs, outputs) and its artifacts."""
+import os
+import shutil
+
+import click
+
+from mlflow_export_import.client.client_utils import create_mlflow_client
+from mlflow_export_import.common import describe_error, io_utils
+from mlflow_export_import.common.click_options import opt_notebook_formats, opt_output_dir, opt_report, opt_run_id
+from mlflow_export_import.common.cli_utils import command, mk_client
+from mlflow_export_import.common.logging_utils import get_logger
+from mlflow_export_import.common.report import Report
+from mlflow_export_import.common.timestamp_utils import adjust_timestamps
+from mlflow_export_import.common.utils import strip_underscores
+
+MLFLOW_DATABRICKS_NOTEBOOK_REVISION_ID = "mlflow.databricks.notebookRevisionID"
+RUN_FILE = "run.json"
+
+_logger = get_logger(__name__)
+
+
+def export_run(run_id, output_dir, export_deleted_runs=False, skip_download_run_artifacts=False,
+               notebook_formats=None, raise_exception=False, mlflow_client=None, export_logged_models=False,
+               report=None):
+    """Export the run into output_dir. Returns the source Run, or None if it was skipped or failed."""
+    client = mlflow_client or create_mlflow_client()
+    report = report if report is not None else Report()
+    try:
+        run = client.get_run(run_id)
+        return export_run_entity(client, run, output_dir, export_deleted_runs, skip_download_run_artifacts, report)
+    except Exception as ex:
+        if raise_exception:
+            raise
+        report.failed("runs", run_id, describe_error(ex))
+        _logger.error(f"Run '{run_id}' failed to export: {describe_error(ex)}")
+        return None
+
+
+def export_run_entity(client, run, output_dir, export_deleted_runs=False, skip_download_run_artifacts=False,
+                      report=None):
+    """Export a Run already fetched. run.json is written last, so its presence means the export is whole."""
+    run_id = run.info.run_id
+    if run.info.lifecycle_stage == "deleted" and not export_deleted_runs:
+        _logger.warning(f"Run '{run_id}' is deleted: not exported (use --export-deleted-runs)")
+        if report is not None:
+            report.skipped("runs", run_id, "deleted run (use --export-deleted-runs)")
+        return None
+    os.makedirs(output_dir, exist_ok=True)
+    run_file = os.path.join(output_dir, RUN_FILE)
+    if os.path.exists(run_file):
+        os.remove(run_file)
+    if not skip_download_run_artifacts:
+        _download_artifacts(client, run_id, os.path.join(output_dir, "artifacts"))
+    io_utils.write_export_file(output_dir, RUN_FILE, __file__, run_to_dict(client, run),
+                               tracking_uri=client.tracking_uri)
+    if report is not None:
+        report.copied("runs")
+    _logger.debug(f"Exported run '{run_id}' to '{output_dir}'")
+    return run
+
+
+def run_to_dict(client, run):
+    info = strip_underscores(run.info)
+    adjust_timestamps(info, ["start_time", "end_time"])
+    dct = {
+        "info": info,
+        "params": dict(run.data.params),
+        "metrics": {key: [_metric_point(m) for m in client.get_metric_history(run.info.run_id, key)]
+                    for key in sorted(run.data.metrics)},
+        "tags": dict(sorted(run.data.tags.items())),
+        "inputs": _inputs_to_dict(run.inputs),
+    }
+    if getattr(run, "outputs", None) is not None:
+        dct["outputs"] = {"model_outputs": [{"model_id": m.model_id, "step": m.step}
+                                            for m in (run.outputs.model_outputs or [])]}
+    return dct
+
+
+def _metric_point(metric):
+    point = strip_underscores(metric)
+    point.pop("key", None)
+    return point
+
+
+def _inputs_to_dict(inputs):
+    if inputs is None:
+        return {"dataset_inputs": [], "model_inputs": []}
+    datasets = [{"dataset": strip_underscores(di.dataset),
+                 "tags": [{"key": t.key, "value": t.value} for t in (di.tags or [])]}
+                for di in (inputs.dataset_inputs or [])]
+    models = [{"model_id": m.model_id} for m in (getattr(inputs, "model_inputs", None) or [])]
+    return {"dataset_inputs": datasets, "model_inputs": models}
+
+
+def _download_artifacts(client, run_id, dst_dir):
+    if os.path.exists(dst_dir):
+        shutil.rmtree(dst_dir)  # a fresh copy: no stale files from an earlier export
+    os.makedirs(dst_dir)
+    if client.list_artifacts(run_id):
+        client.download_artifacts(run_id, "", dst_dir)
+
+
+@click.command("export-run")
+@opt_run_id
+@opt_output_dir
+@opt_notebook_formats
+@opt_report
+def main(run_id, output_dir, notebook_formats, report_file):
+    """Export a run and its artifacts to a directory."""
+    with command("export-run", locals(), report_file) as report:
+        export_run(run_id, output_dir, notebook_formats=notebook_formats, mlflow_client=mk_client(),
+                   export_logged_models=True, report=report)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,206 @@
+"""Import one exported run: the same params, metric histories, tags, inputs, artifacts, user, start and end
+time and status as the source; MLmodel files point at the new run id."""
+import os
+import re
+import tempfile
+
+import click
+from mlflow.entities import Dataset, DatasetInput, InputTag, RunStatus
+
+from mlflow_export_import.client.client_utils import create_mlflow_client
+from mlflow_export_import.common import MlflowExportImportException, describe_error, io_utils
+from mlflow_export_import.common.click_options import (
+    bool_option, opt_dst_notebook_dir, opt_experiment_name, opt_import_source_tags, opt_input_dir, opt_report,
+    opt_use_src_user_id)
+from mlflow_export_import.common.cli_utils import command, mk_client
+from mlflow_export_import.common.logging_utils import get_logger
+from mlflow_export_import.common.mlflow_utils import set_experiment
+from mlflow_export_import.common.report import Report
+from mlflow_export_import.common.source_tags import ExportTags, ImportTags, mk_source_tags, mk_source_tags_mlflow_tag
+from mlflow_export_import.common.utils import get_user
+from mlflow_export_import.run.export_run import RUN_FILE
+from mlflow_export_import.run.run_data_importer import import_run_data
+
+MLFLOW_PARENT_RUN_ID = "mlflow.parentRunId"
+MLFLOW_USER = "mlflow.user"
+MLFLOW_RUN_NAME = "mlflow.runName"
+
+_logger = get_logger(__name__)
+
+
+def import_run(input_dir, experiment_name, import_source_tags=False, dst_notebook_dir=None, use_src_user_id=True,
+               mlmodel_fix=True, import_logged_models=False, mlflow_client=None, report=None):
+    """Import the run exported in input_dir into experiment_name (created if missing).
+    Returns (destination Run, source parent run id or None). A parent already imported into that
+    experiment is linked; otherwise the source parent id is kept as a lineage tag."""
+    client = mlflow_client or create_mlflow_client()
+    run_dct = read_run(input_dir)
+    experiment_id, _ = set_experiment(client, experiment_name)
+    src_parent_id = run_dct["tags"].get(MLFLOW_PARENT_RUN_ID)
+    dst_parent_id = find_imported_run_id(client, experiment_id, src_parent_id) if src_parent_id else None
+    importer = RunImporter(client, import_source_tags, use_src_user_id, mlmodel_fix)
+    run_id = importer.import_run(experiment_id, input_dir, run_dct, dst_parent_id)
+    if report is not None:
+        report.copied("runs")
+    return client.get_run(run_id), src_parent_id
+
+
+def read_run(input_dir):
+    """run.json as the current format has it, whatever shape the export was written in."""
+    path = os.path.join(input_dir, RUN_FILE)
+    dct = io_utils.read_file_mlflow(path)
+    info = dct.get("info")
+    if not isinstance(info, dict) or not (info.get("run_id") or info.get("run_uuid")):
+        raise MlflowExportImportException(f"Corrupt export file '{path}': no run info", http_status_code=400)
+    info.setdefault("run_id", info.get("run_uuid"))
+    dct.setdefault("params", {})
+    dct.setdefault("metrics", {})
+    dct.setdefault("tags", {})
+    inputs = dct.get("inputs")
+    if isinstance(inputs, list):  # exports before 2025-10: a plain list of dataset inputs
+        inputs = {"dataset_inputs": inputs, "model_inputs": []}
+    dct["inputs"] = inputs or {"dataset_inputs": [], "model_inputs": []}
+    dct.setdefault("outputs", {"model_outputs": []})
+    return dct
+
+
+def find_imported_run_id(client, experiment_id, src_run_id):
+    """The destination run that a completed earlier import made from src_run_id, if any."""
+    runs = client.search_runs(
+        [experiment_id], filter_string=f"tags.`{ImportTags.SRC_RUN_ID}` = '{src_run_id}'", max_results=10)
+    done = [r for r in runs if r.data.tags.get(ImportTags.STATE) == ImportTags.STATE_DONE]
+    return done[0].info.run_id if done else None
+
+
+class RunImporter:
+    def __init__(self, client, import_source_tags=False, use_src_user_id=True, mlmodel_fix=True):
+        self.client = client
+        self.import_source_tags = import_source_tags
+        self.use_src_user_id = use_src_user_id
+        self.mlmodel_fix = mlmodel_fix
+
+    def import_run(self, experiment_id, input_dir, run_dct, dst_parent_id=None):
+        """Create the run and fill it. A run that fails half-way is marked FAILED and deleted, so it never
+        looks complete; its `mlflow_exim.import.state` tag stays 'started'."""
+        info = run_dct["info"]
+        run = self.client.create_run(experiment_id, start_time=info.get("start_time"),
+                                     tags=self._creation_tags(run_dct, dst_parent_id),
+                                     run_name=info.get("run_name") or run_dct["tags"].get(MLFLOW_RUN_NAME))
+        run_id = run.info.run_id
+        try:
+            self._fill(run_id, input_dir, run_dct)
+        except Exception as ex:
+            self._discard(run_id)
+            raise MlflowExportImportException(
+                ex, f"Run '{info['run_id']}' from '{input_dir}' failed to import: {describe_error(ex)}")
+        return run_id
+
+    def _creation_tags(self, run_dct, dst_parent_id):
+        info, tags = run_dct["info"], run_dct["tags"]
+        src_user = info.get("user_id") or tags.get(MLFLOW_USER)
+        creation = {ImportTags.SRC_RUN_ID: info["run_id"], ImportTags.STATE: ImportTags.STATE_STARTED,
+                    MLFLOW_USER: src_user if self.use_src_user_id and src_user else get_user()}
+        src_parent_id = tags.get(MLFLOW_PARENT_RUN_ID)
+        if src_parent_id:
+            creation[ImportTags.SRC_PARENT_RUN_ID] = src_parent_id
+            if dst_parent_id:
+                creation[MLFLOW_PARENT_RUN_ID] = dst_parent_id
+        return creation
+
+    def _fill(self, run_id, input_dir, run_dct):
+        info = run_dct["info"]
+        import_run_data(self.client, run_dct, run_id, extra_tags=self._lineage_tags(run_dct),
+                        skip_tags=(MLFLOW_PARENT_RUN_ID, MLFLOW_USER))
+        self._log_dataset_inputs(run_id, run_dct["inputs"].get("dataset_inputs") or [])
+        self._upload_artifacts(run_id, os.path.join(input_dir, "artifacts"))
+        self._set_status(run_id, info.get("status") or "FINISHED", info.get("end_time"))
+        self.client.set_tag(run_id, ImportTags.STATE, ImportTags.STATE_DONE)
+        if info.get("lifecycle_stage") == "deleted":
+            self.client.delete_run(run_id)
+
+    def _lineage_tags(self, run_dct):
+        if not self.import_source_tags:
+            return {}
+        tags = mk_source_tags_mlflow_tag(run_dct["tags"])
+        tags.update(mk_source_tags(run_dct["info"], ExportTags.PREFIX_RUN_INFO))
+        return tags
+
+    def _log_dataset_inputs(self, run_id, dataset_inputs):
+        datasets = [DatasetInput(Dataset(**_dataset_fields(di["dataset"])),
+                                 [InputTag(t["key"], t["value"]) for t in di.get("tags") or []])
+                    for di in dataset_inputs]
+        if datasets:
+            self.client.log_inputs(run_id, datasets=datasets)
+
+    def _upload_artifacts(self, run_id, artifacts_dir):
+        if not os.path.isdir(artifacts_dir) or not os.listdir(artifacts_dir):
+            return
+        self.client.log_artifacts(run_id, artifacts_dir)
+        if self.mlmodel_fix:
+            for path in find_mlmodel_files(artifacts_dir):
+                self._upload_fixed_mlmodel(run_id, artifacts_dir, path)
+
+    def _upload_fixed_mlmodel(self, run_id, artifacts_dir, path):
+        with open(path, encoding="utf-8") as f:
+            text = f.read()
+        fixed = re.sub(r"(?m)^run_id:.*$", f"run_id: {run_id}", text)
+        if fixed == text:
+            return
+        rel_dir = os.path.relpath(os.path.dirname(path), artifacts_dir)
+        with tempfile.TemporaryDirectory() as tmp:
+            tmp_path = os.path.join(tmp, "MLmodel")
+            with open(tmp_path, "w", encoding="utf-8") as f:
+                f.write(fixed)
+            self.client.log_artifact(run_id, tmp_path, None if rel_dir == "." else rel_dir)
+
+    def _set_status(self, run_id, status, end_time):
+        if status == RunStatus.to_string(RunStatus.RUNNING):
+            return
+        if end_time is None:
+            self.client.update_run(run_id, status=status)
+        else:
+            self.client.set_terminated(run_id, status, end_time)
+
+    def _discard(self, run_id):
+        try:
+            self.client.set_terminated(run_id, "FAILED")
+            self.client.delete_run(run_id)
+        except Exception as ex:
+            _logger.warning(f"Could not mark the half-imported run '{run_id}' as failed: {describe_error(ex)}")
+
+
+def find_mlmodel_files(artifacts_dir):
+    """Every MLmodel under artifacts_dir, except the registry's copies in 'metadata' folders."""
+    for root, dirs, files in os.walk(artifacts_dir):
+        dirs[:] = [d for d in dirs if d != "metadata"]
+        if "MLmodel" in files:
+            yield os.path.join(root, "MLmodel")
+
+
+def _dataset_fields(dct):
+    return {k: dct.get(k) for k in ("name", "digest", "source_type", "source", "schema", "profile")}
+
+
+@click.command("import-run")
+@opt_input_dir
+@opt_experiment_name
+@opt_import_source_tags
+@opt_use_src_user_id
+@opt_dst_notebook_dir
+@bool_option("--mlmodel-fix", "Point the run_id of every imported MLmodel file at the new run.", default=True)
+@opt_report
+def main(input_dir, experiment_name, import_source_tags, use_src_user_id, dst_notebook_dir, mlmodel_fix,
+         report_file):
+    """Import a run exported by export-run into an experiment."""
+    with command("import-run", locals(), report_file) as report:
+        client = mk_client()
+        try:
+            run, _ = import_run(input_dir, experiment_name, import_source_tags, dst_notebook_dir, use_src_user_id,
+                                mlmodel_fix, mlflow_client=client, report=report)
+            click.echo(f"Imported run '{run.info.run_id}' into experiment '{experiment_name}'")
+        except MlflowExportImportException as ex:
+            report.failed("runs", input_dir, ex.message)
+
+
+if __name__ == "__main__":
+    main()

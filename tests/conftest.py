@@ -1,0 +1,109 @@
+import importlib.util
+import os
+import shutil
+import uuid
+
+import pytest
+
+from tests.servers import MlflowServer, start_all
+
+SHARED_DIR = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..", "shared"))
+FIXTURES_DIR = os.path.join(SHARED_DIR, "fixtures")
+TOOLS_DIR = os.path.join(SHARED_DIR, "tools")
+
+os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
+os.environ.setdefault("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "2")
+os.environ.pop("MLFLOW_TRACKING_URI", None)
+
+
+@pytest.fixture(scope="session")
+def servers_dir(tmp_path_factory):
+    return str(tmp_path_factory.mktemp("servers"))
+
+
+@pytest.fixture(scope="session")
+def server_pool(servers_dir):
+    """Start servers in pairs on demand; a migrated empty database is reused as the template."""
+    started = []
+    template = os.path.join(servers_dir, "template.db")
+
+    def make_pair():
+        n = len(started)
+        pair = start_all([MlflowServer(servers_dir, f"srv{n}"), MlflowServer(servers_dir, f"srv{n + 1}")],
+                         template_db=template)
+        started.extend(pair)
+        if not os.path.exists(template):
+            shutil.copy(os.path.join(pair[0].dir, "mlflow.db"), template)
+        return pair
+
+    yield make_pair
+    for server in started:
+        server.stop()
+
+
+@pytest.fixture(scope="session")
+def shared_pair(server_pool):
+    """Two servers shared by the tests that work in experiments of their own (unique names)."""
+    return server_pool()
+
+
+@pytest.fixture(scope="session")
+def src_server(shared_pair):
+    return shared_pair[0]
+
+
+@pytest.fixture(scope="session")
+def dst_server(shared_pair):
+    return shared_pair[1]
+
+
+@pytest.fixture
+def src_client(src_server):
+    return src_server.client()
+
+
+@pytest.fixture
+def dst_client(dst_server):
+    return dst_server.client()
+
+
+@pytest.fixture
+def fresh_pair(server_pool):
+    """Two empty servers, for tests that compare whole servers."""
+    pair = server_pool()
+    yield pair
+    for server in pair:
+        server.stop()
+
+
+@pytest.fixture
+def uniq():
+    return uuid.uuid4().hex[:8]
+
+
+def _load_count_tool():
+    spec = importlib.util.spec_from_file_location("count_tool", os.path.join(TOOLS_DIR, "count.py"))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture(scope="session")
+def count_tool():
+    return _load_count_tool()
+
+
+@pytest.fixture(scope="session")
+def census_diff(count_tool):
+    """census_diff(src_uri, dst_uri) -> {section: problems} for every section that differs."""
+    def diff(src_uri, dst_uri, artifact_hash=True):
+        src = count_tool.Census(src_uri, threads=4, artifact_hash=artifact_hash).build()
+        dst = count_tool.Census(dst_uri, threads=4, artifact_hash=artifact_hash).build()
+        report = count_tool.diff(src, dst)
+        problems = {}
+        for name, sec in report["sections"].items():
+            if sec["missing_in_dst"] or sec["extra_in_dst"] or sec["changed"]:
+                problems[name] = {k: sec[k] for k in ("src", "dst", "missing_examples", "extra_examples",
+                                                      "changed_fields", "changed_examples")}
+        return problems
+    return diff
