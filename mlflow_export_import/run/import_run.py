@@ -3,9 +3,11 @@ time and status as the source; MLmodel files point at the new run id."""
 import os
 import re
 import tempfile
+import time
 
 import click
 from mlflow.entities import Dataset, DatasetInput, InputTag, RunStatus
+from mlflow.exceptions import MlflowException
 
 from mlflow_export_import.client.client_utils import create_mlflow_client
 from mlflow_export_import.common import MlflowExportImportException, describe_error, io_utils
@@ -79,14 +81,24 @@ class RunImporter:
         self.use_src_user_id = use_src_user_id
         self.mlmodel_fix = mlmodel_fix
 
-    def import_run(self, experiment_id, input_dir, run_dct, dst_parent_id=None):
+    def import_run(self, experiment_id, input_dir, run_dct, dst_parent_id=None, reuse_run=None):
         """Create the run and fill it. A run that fails half-way is marked FAILED and deleted, so it never
-        looks complete; its `mlflow_exim.import.state` tag stays 'started'."""
+        looks complete; its `mlflow_exim.import.state` tag stays 'started'. `reuse_run`, such a run left by
+        an earlier import, is filled again instead of creating a twin (writes are idempotent: the same
+        params, tags and metric points again)."""
         info = run_dct["info"]
-        run = self.client.create_run(experiment_id, start_time=info.get("start_time"),
-                                     tags=self._creation_tags(run_dct, dst_parent_id),
-                                     run_name=info.get("run_name") or run_dct["tags"].get(MLFLOW_RUN_NAME))
-        run_id = run.info.run_id
+        if reuse_run is not None:
+            run_id = reuse_run.info.run_id
+            if reuse_run.info.lifecycle_stage == "deleted":
+                self.client.restore_run(run_id)
+            self.client.update_run(run_id, status="RUNNING")
+            for key, value in self._creation_tags(run_dct, dst_parent_id).items():
+                self.client.set_tag(run_id, key, value)
+        else:
+            run = self.client.create_run(experiment_id, start_time=info.get("start_time"),
+                                         tags=self._creation_tags(run_dct, dst_parent_id),
+                                         run_name=info.get("run_name") or run_dct["tags"].get(MLFLOW_RUN_NAME))
+            run_id = run.info.run_id
         try:
             self._fill(run_id, input_dir, run_dct)
         except Exception as ex:
@@ -97,9 +109,12 @@ class RunImporter:
 
     def _creation_tags(self, run_dct, dst_parent_id):
         info, tags = run_dct["info"], run_dct["tags"]
-        src_user = info.get("user_id") or tags.get(MLFLOW_USER)
-        creation = {ImportTags.SRC_RUN_ID: info["run_id"], ImportTags.STATE: ImportTags.STATE_STARTED,
-                    MLFLOW_USER: src_user if self.use_src_user_id and src_user else get_user()}
+        creation = {ImportTags.SRC_RUN_ID: info["run_id"], ImportTags.STATE: ImportTags.STATE_STARTED}
+        if not self.use_src_user_id:
+            creation[MLFLOW_USER] = get_user()
+        elif MLFLOW_USER in tags or info.get("user_id") not in (None, "", "unknown"):
+            # The server takes the run's user from this tag at creation.
+            creation[MLFLOW_USER] = tags.get(MLFLOW_USER) or info["user_id"]
         src_parent_id = tags.get(MLFLOW_PARENT_RUN_ID)
         if src_parent_id:
             creation[ImportTags.SRC_PARENT_RUN_ID] = src_parent_id
@@ -129,8 +144,18 @@ class RunImporter:
         datasets = [DatasetInput(Dataset(**_dataset_fields(di["dataset"])),
                                  [InputTag(t["key"], t["value"]) for t in di.get("tags") or []])
                     for di in dataset_inputs]
-        if datasets:
-            self.client.log_inputs(run_id, datasets=datasets)
+        if not datasets:
+            return
+        for attempt in range(3):
+            try:
+                self.client.log_inputs(run_id, datasets=datasets)
+                return
+            except MlflowException as ex:
+                # Two runs logging the same new dataset at once: one insert loses the race; the dataset
+                # exists now, so the retry links it.
+                if attempt == 2 or "UNIQUE constraint" not in ex.message and "IntegrityError" not in ex.message:
+                    raise
+                time.sleep(0.2 * (attempt + 1))
 
     def _upload_artifacts(self, run_id, artifacts_dir):
         if not os.path.isdir(artifacts_dir) or not os.listdir(artifacts_dir):

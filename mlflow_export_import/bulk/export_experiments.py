@@ -1,0 +1,104 @@
+"""Export several experiments (names, ids, 'all', 'prefix*', a .txt file, or {experiment_id: [run_ids]})."""
+import os
+import time
+
+import click
+
+from mlflow_export_import.bulk.bulk_utils import get_experiment_ids
+from mlflow_export_import.client.client_utils import create_mlflow_client
+from mlflow_export_import.common import describe_error, io_utils
+from mlflow_export_import.common.click_options import (
+    opt_experiments, opt_export_deleted_runs, opt_export_permissions, opt_notebook_formats, opt_output_dir,
+    opt_report, opt_run_start_time, opt_until, opt_use_threads, opt_workers)
+from mlflow_export_import.common.cli_utils import command, mk_client
+from mlflow_export_import.common.logging_utils import get_logger
+from mlflow_export_import.common.mlflow_utils import get_experiment
+from mlflow_export_import.common.report import Report
+from mlflow_export_import.common.utils import string_to_list
+from mlflow_export_import.experiment.export_experiment import export_experiment
+
+EXPERIMENTS_FILE = "experiments.json"
+
+_logger = get_logger(__name__)
+
+
+def export_experiments(experiments, output_dir, export_permissions=False, run_start_time=None, runs_until=None,
+                       export_deleted_runs=False, notebook_formats=None, use_threads=False,
+                       logged_models_filter=None, mlflow_client=None, report=None, workers=None):
+    """Export the selected experiments into output_dir/<experiment_id>/; write experiments.json.
+    Returns its info block. With export_deleted_runs, 'all' includes deleted experiments."""
+    client = mlflow_client or create_mlflow_client()
+    report = report if report is not None else Report()
+    start = time.time()
+    runs_by_experiment = experiments if isinstance(experiments, dict) else None
+    experiment_ids = list(experiments) if runs_by_experiment else _resolve(client, experiments, export_deleted_runs,
+                                                                              report)
+    exported, total_ok, total_failed = [], 0, 0
+    for experiment_id in experiment_ids:
+        exp_start = time.time()
+        try:
+            name = get_experiment(client, experiment_id).name
+            ok, failed = export_experiment(
+                experiment_id, os.path.join(output_dir, experiment_id),
+                run_ids=runs_by_experiment[experiment_id] if runs_by_experiment else None,
+                export_permissions=export_permissions, run_start_time=run_start_time, runs_until=runs_until,
+                export_deleted_runs=export_deleted_runs, notebook_formats=notebook_formats,
+                logged_models_filter=logged_models_filter, mlflow_client=client, report=report, workers=workers)
+        except Exception as ex:
+            report.failed("experiments", experiment_id, describe_error(ex))
+            _logger.error(f"Experiment '{experiment_id}' failed to export: {describe_error(ex)}")
+            continue
+        total_ok += ok
+        total_failed += failed
+        exported.append({"id": experiment_id, "name": name, "ok_runs": ok, "failed_runs": failed,
+                         "duration": round(time.time() - exp_start, 1)})
+    info = {
+        "experiment_names": [e["name"] for e in exported],
+        "options": {"experiments": experiments if not isinstance(experiments, dict) else dict(experiments),
+                    "output_dir": output_dir, "export_permissions": export_permissions,
+                    "run_start_time": run_start_time, "runs_until": runs_until,
+                    "export_deleted_runs": export_deleted_runs, "notebook_formats": notebook_formats,
+                    "use_threads": use_threads},
+        "status": {"duration": round(time.time() - start, 1), "experiments": len(experiment_ids),
+                   "total_runs": total_ok + total_failed, "ok_runs": total_ok, "failed_runs": total_failed},
+    }
+    io_utils.write_export_file(output_dir, EXPERIMENTS_FILE, __file__, {"experiments": exported}, info,
+                               tracking_uri=client.tracking_uri)
+    return info
+
+
+def _resolve(client, experiments, include_deleted, report):
+    """Ids of the selected experiments; names that resolve to nothing are reported, the rest go on."""
+    if isinstance(experiments, str) and "," in experiments and not experiments.strip().endswith(".txt"):
+        ids = []
+        for item in string_to_list(experiments):
+            try:
+                ids.extend(get_experiment_ids(client, item, include_deleted))
+            except Exception as ex:
+                report.failed("experiments", item, describe_error(ex))
+        return list(dict.fromkeys(ids))
+    return get_experiment_ids(client, experiments, include_deleted)
+
+
+@click.command("export-experiments")
+@opt_experiments
+@opt_output_dir
+@opt_export_permissions
+@opt_run_start_time
+@opt_until
+@opt_export_deleted_runs
+@opt_notebook_formats
+@opt_use_threads
+@opt_workers
+@opt_report
+def main(experiments, output_dir, export_permissions, run_start_time, runs_until, export_deleted_runs,
+         notebook_formats, use_threads, workers, report_file):
+    """Export several (or all) experiments to a directory."""
+    with command("export-experiments", locals(), report_file) as report:
+        export_experiments(experiments, output_dir, export_permissions, run_start_time, runs_until,
+                           export_deleted_runs, string_to_list(notebook_formats), use_threads,
+                           mlflow_client=mk_client(), report=report, workers=workers)
+
+
+if __name__ == "__main__":
+    main()

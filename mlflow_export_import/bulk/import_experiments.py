@@ -1,0 +1,71 @@
+"""Import the experiments of an export-experiments (or export-all) directory."""
+import os
+
+import click
+
+from mlflow_export_import.bulk.rename_utils import get_renames, rename
+from mlflow_export_import.client.client_utils import create_mlflow_client
+from mlflow_export_import.common import MlflowExportImportException, describe_error, io_utils
+from mlflow_export_import.common.click_options import (
+    opt_experiment_rename_file, opt_import_permissions, opt_import_source_tags, opt_input_dir, opt_report,
+    opt_use_src_user_id, opt_use_threads, opt_workers)
+from mlflow_export_import.common.cli_utils import command, mk_client
+from mlflow_export_import.common.logging_utils import get_logger
+from mlflow_export_import.common.report import Report
+from mlflow_export_import.bulk.export_experiments import EXPERIMENTS_FILE
+from mlflow_export_import.experiment.import_experiment import import_experiment
+
+_logger = get_logger(__name__)
+
+
+def import_experiments(input_dir, import_permissions=False, import_source_tags=False, use_src_user_id=True,
+                       experiment_renames=None, use_threads=False, mlflow_client=None, report=None, workers=None):
+    """Returns [(source experiment id, {source run id: destination RunInfo} or None if it failed)]."""
+    client = mlflow_client or create_mlflow_client()
+    report = report if report is not None else Report()
+    renames = get_renames(experiment_renames)
+    results = []
+    for exp in read_experiments_list(input_dir):
+        name = rename(exp["name"], renames, "experiment")
+        try:
+            run_info_map = import_experiment(name, os.path.join(input_dir, exp["id"]), import_source_tags,
+                                             import_permissions, use_src_user_id, mlflow_client=client,
+                                             report=report, workers=workers)
+        except Exception as ex:
+            report.failed("experiments", exp["id"], describe_error(ex), name=name)
+            _logger.error(f"Experiment '{name}' failed to import: {describe_error(ex)}")
+            run_info_map = None
+        results.append((exp["id"], run_info_map))
+    return results
+
+
+def read_experiments_list(input_dir):
+    path = os.path.join(input_dir, EXPERIMENTS_FILE)
+    experiments = io_utils.read_file_mlflow(path).get("experiments")
+    if not isinstance(experiments, list) or not all(isinstance(e, dict) and "id" in e and "name" in e
+                                                    for e in experiments):
+        raise MlflowExportImportException(
+            f"Corrupt export file '{path}': 'mlflow.experiments' must list {{id, name}} objects", http_status_code=400)
+    return experiments
+
+
+@click.command("import-experiments")
+@opt_input_dir
+@opt_import_permissions
+@opt_import_source_tags
+@opt_use_src_user_id
+@opt_experiment_rename_file
+@opt_use_threads
+@opt_workers
+@opt_report
+def main(input_dir, import_permissions, import_source_tags, use_src_user_id, experiment_rename_file, use_threads,
+         workers, report_file):
+    """Import experiments exported by export-experiments."""
+    with command("import-experiments", locals(), report_file) as report:
+        import_experiments(input_dir, import_permissions, import_source_tags, use_src_user_id,
+                           experiment_rename_file, use_threads, mlflow_client=mk_client(), report=report,
+                           workers=workers)
+
+
+if __name__ == "__main__":
+    main()

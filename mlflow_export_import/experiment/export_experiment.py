@@ -1,0 +1,122 @@
+"""Export one experiment: experiment.json and runs/<run_id>/ for each selected run, in parallel."""
+import os
+
+import click
+from mlflow.entities import ViewType
+
+from mlflow_export_import.client.client_utils import create_mlflow_client
+from mlflow_export_import.common import describe_error, io_utils
+from mlflow_export_import.common.click_options import (
+    opt_check_nested_runs, opt_experiment, opt_export_deleted_runs, opt_export_permissions, opt_notebook_formats,
+    opt_output_dir, opt_report, opt_run_ids, opt_run_start_time, opt_until, opt_workers)
+from mlflow_export_import.common.cli_utils import command, mk_client
+from mlflow_export_import.common.iterators import SearchRunsIterator
+from mlflow_export_import.common.logging_utils import get_logger
+from mlflow_export_import.common.mlflow_utils import get_experiment
+from mlflow_export_import.common.parallel import map_bounded
+from mlflow_export_import.common.report import Report
+from mlflow_export_import.common.timestamp_utils import adjust_timestamps, utc_str_to_millis
+from mlflow_export_import.common.utils import string_to_list, strip_underscores
+from mlflow_export_import.experiment.nested_runs_utils import get_descendant_run_ids
+from mlflow_export_import.run.export_run import export_run_entity
+
+EXPERIMENT_FILE = "experiment.json"
+
+_logger = get_logger(__name__)
+
+
+def export_experiment(experiment_id_or_name, output_dir, run_ids=None, export_permissions=False,
+                      run_start_time=None, runs_until=None, export_deleted_runs=False, check_nested_runs=False,
+                      notebook_formats=None, logged_models_filter=None, mlflow_client=None, report=None,
+                      workers=None):
+    """Export the experiment and its runs (all, the listed run_ids, or those started in
+    [run_start_time, runs_until), UTC). Returns (num_ok_runs, num_failed_runs)."""
+    client = mlflow_client or create_mlflow_client()
+    report = report if report is not None else Report()
+    exp = get_experiment(client, experiment_id_or_name)
+    start_ms = utc_str_to_millis(run_start_time) if run_start_time else None
+    until_ms = utc_str_to_millis(runs_until) if runs_until else None
+    runs = _select_runs(client, exp.experiment_id, string_to_list(run_ids), check_nested_runs,
+                        start_ms, until_ms, export_deleted_runs)
+    ok_runs, failed_runs = [], []
+
+    def export_one(run_or_id):
+        run = client.get_run(run_or_id) if isinstance(run_or_id, str) else run_or_id
+        if not _in_window(run, start_ms, until_ms):
+            return None
+        return export_run_entity(client, run, os.path.join(output_dir, "runs", run.info.run_id),
+                                 export_deleted_runs, report=report)
+
+    for item, result, ex in map_bounded(export_one, runs, workers):
+        run_id = item if isinstance(item, str) else item.info.run_id
+        if ex is not None:
+            failed_runs.append({"run_id": run_id, "reason": describe_error(ex)})
+            report.failed("runs", run_id, describe_error(ex), name=exp.name)
+            _logger.error(f"Run '{run_id}' of experiment '{exp.name}' failed to export: {describe_error(ex)}")
+        elif result is not None:
+            ok_runs.append(run_id)
+    _write_experiment_file(client, exp, output_dir, ok_runs, failed_runs)
+    report.copied("experiments")
+    _logger.info(f"Exported experiment '{exp.name}': {len(ok_runs)} runs, {len(failed_runs)} failed")
+    return len(ok_runs), len(failed_runs)
+
+
+def _select_runs(client, experiment_id, run_ids, check_nested_runs, start_ms, until_ms, export_deleted_runs):
+    """The runs to export: listed run ids (fetched by the workers), or a lazy paged search."""
+    if run_ids:
+        if check_nested_runs:
+            run_ids = run_ids + [r for r in get_descendant_run_ids(client, experiment_id, run_ids)
+                                 if r not in run_ids]
+        return run_ids
+    clauses = []
+    if start_ms is not None:
+        clauses.append(f"attributes.start_time >= {start_ms}")
+    if until_ms is not None:
+        clauses.append(f"attributes.start_time < {until_ms}")
+    view_type = ViewType.ALL if export_deleted_runs else ViewType.ACTIVE_ONLY
+    return iter(SearchRunsIterator(client, experiment_id, filter=" AND ".join(clauses) or None, view_type=view_type))
+
+
+def _in_window(run, start_ms, until_ms):
+    start = run.info.start_time or 0
+    return (start_ms is None or start >= start_ms) and (until_ms is None or start < until_ms)
+
+
+def experiment_to_dict(exp):
+    dct = strip_underscores(exp)
+    dct["tags"] = dict(sorted(exp.tags.items()))
+    adjust_timestamps(dct, ["creation_time", "last_update_time"])
+    return dct
+
+
+def _write_experiment_file(client, exp, output_dir, ok_runs, failed_runs):
+    info = {"num_total_runs": len(ok_runs) + len(failed_runs), "num_ok_runs": len(ok_runs),
+            "num_failed_runs": len(failed_runs), "failed_runs": failed_runs}
+    mlflow_attr = {"experiment": experiment_to_dict(exp), "runs": ok_runs}
+    io_utils.write_export_file(output_dir, EXPERIMENT_FILE, __file__, mlflow_attr, info,
+                               tracking_uri=client.tracking_uri)
+
+
+@click.command("export-experiment")
+@opt_experiment
+@opt_output_dir
+@opt_run_ids
+@opt_export_permissions
+@opt_run_start_time
+@opt_until
+@opt_export_deleted_runs
+@opt_check_nested_runs
+@opt_notebook_formats
+@opt_workers
+@opt_report
+def main(experiment, output_dir, run_ids, export_permissions, run_start_time, runs_until, export_deleted_runs,
+         check_nested_runs, notebook_formats, workers, report_file):
+    """Export an experiment and its runs to a directory."""
+    with command("export-experiment", locals(), report_file) as report:
+        export_experiment(experiment, output_dir, run_ids, export_permissions, run_start_time, runs_until,
+                          export_deleted_runs, check_nested_runs, string_to_list(notebook_formats),
+                          mlflow_client=mk_client(), report=report, workers=workers)
+
+
+if __name__ == "__main__":
+    main()

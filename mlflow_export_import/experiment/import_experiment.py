@@ -1,0 +1,155 @@
+"""Import one exported experiment: its tags and description, then its runs in parallel, parents before
+children so that every mlflow.parentRunId points at the destination parent. Runs that an earlier
+import already finished are skipped; one it left half-done is finished."""
+import os
+
+import click
+from mlflow.entities import ViewType
+
+from mlflow_export_import.client.client_utils import create_mlflow_client
+from mlflow_export_import.common import MlflowExportImportException, describe_error, io_utils
+from mlflow_export_import.common.click_options import (
+    opt_dst_notebook_dir, opt_experiment_name, opt_import_permissions, opt_import_source_tags, opt_input_dir,
+    opt_report, opt_use_src_user_id, opt_workers)
+from mlflow_export_import.common.cli_utils import command, mk_client
+from mlflow_export_import.common.iterators import SearchRunsIterator
+from mlflow_export_import.common.logging_utils import get_logger
+from mlflow_export_import.common.parallel import map_bounded
+from mlflow_export_import.common.report import Report
+from mlflow_export_import.common.source_tags import (
+    ExportTags, ImportTags, fmt_timestamps, mk_source_tags_mlflow_tag, set_source_tags_for_field)
+from mlflow_export_import.experiment.export_experiment import EXPERIMENT_FILE
+from mlflow_export_import.experiment.nested_runs_utils import MLFLOW_PARENT_RUN_ID, depth_levels
+from mlflow_export_import.run.export_run import RUN_FILE
+from mlflow_export_import.run.import_run import RunImporter, read_run
+
+_logger = get_logger(__name__)
+
+
+def import_experiment(experiment_name, input_dir, import_source_tags=False, import_permissions=False,
+                      use_src_user_id=True, dst_notebook_dir=None, mlflow_client=None, report=None, workers=None):
+    """Returns {source run id: destination RunInfo} for every run now in the destination."""
+    client = mlflow_client or create_mlflow_client()
+    report = report if report is not None else Report()
+    mlflow_attr = io_utils.read_file_mlflow(os.path.join(input_dir, EXPERIMENT_FILE))
+    if not isinstance(mlflow_attr.get("experiment"), dict):
+        raise MlflowExportImportException(
+            f"Corrupt export file '{os.path.join(input_dir, EXPERIMENT_FILE)}': no 'mlflow.experiment' object",
+            http_status_code=400)
+    src_exp = mlflow_attr["experiment"]
+    experiment_id = _create_or_update_experiment(client, experiment_name, src_exp, import_source_tags)
+    run_dirs = _run_dirs(input_dir, mlflow_attr.get("runs"))
+    importer = RunImporter(client, import_source_tags, use_src_user_id)
+    run_info_map = _import_runs(client, importer, experiment_id, experiment_name, run_dirs, report, workers)
+    if src_exp.get("lifecycle_stage") == "deleted":
+        client.delete_experiment(experiment_id)
+    report.copied("experiments")
+    _logger.info(f"Imported experiment '{experiment_name}': {len(run_info_map)} of {len(run_dirs)} runs")
+    return run_info_map
+
+
+def _create_or_update_experiment(client, name, src_exp, import_source_tags):
+    tags = dict(src_exp.get("tags") or {})
+    if import_source_tags:
+        tags.update(mk_source_tags_mlflow_tag(tags))
+        fields = {k: v for k, v in src_exp.items() if k not in ("creation_time", "last_update_time")}
+        set_source_tags_for_field(fields, tags)
+        for key in ("creation_time", "last_update_time"):
+            fmt_timestamps(key, src_exp, tags)
+        tags = {k: v for k, v in tags.items() if not k.startswith(f"{ExportTags.PREFIX_FIELD}.tags")}
+    exp = client.get_experiment_by_name(name)
+    if exp is None:
+        return client.create_experiment(name, tags=tags)
+    if exp.lifecycle_stage == "deleted":
+        if src_exp.get("lifecycle_stage") != "deleted":
+            raise MlflowExportImportException(
+                f"Experiment '{name}' exists in {client.tracking_uri} but is deleted: restore it or delete it "
+                "permanently first", http_status_code=400)
+        client.restore_experiment(exp.experiment_id)  # resuming the import of a deleted experiment
+    for key, value in tags.items():
+        if exp.tags.get(key) != value:
+            client.set_experiment_tag(exp.experiment_id, key, value)
+    return exp.experiment_id
+
+
+def _run_dirs(input_dir, run_ids):
+    """{source run id: run dir}: runs/<id>/ (current layout) or <id>/ (exports before 2025-10)."""
+    if run_ids is None:
+        runs_root = os.path.join(input_dir, "runs")
+        root = runs_root if os.path.isdir(runs_root) else input_dir
+        run_ids = [d for d in sorted(os.listdir(root)) if os.path.exists(os.path.join(root, d, RUN_FILE))]
+    dirs = {}
+    for run_id in run_ids:
+        new_layout = os.path.join(input_dir, "runs", run_id)
+        dirs[run_id] = new_layout if os.path.isdir(new_layout) else os.path.join(input_dir, run_id)
+    return dirs
+
+
+def imported_runs(client, experiment_id):
+    """{source run id: destination Run} of the runs earlier imports made in this experiment."""
+    runs = SearchRunsIterator(client, experiment_id, filter=f"tags.`{ImportTags.SRC_RUN_ID}` LIKE '%'",
+                              view_type=ViewType.ALL)
+    found = {}
+    for run in runs:
+        src_id = run.data.tags[ImportTags.SRC_RUN_ID]
+        if src_id not in found or run.data.tags.get(ImportTags.STATE) == ImportTags.STATE_DONE:
+            found[src_id] = run
+    return found
+
+
+def _import_runs(client, importer, experiment_id, experiment_name, run_dirs, report, workers):
+    parent_of, failed = {}, set()
+    for src_id, run_dir in run_dirs.items():
+        try:
+            parent_of[src_id] = read_run(run_dir)["tags"].get(MLFLOW_PARENT_RUN_ID)
+        except MlflowExportImportException as ex:
+            failed.add(src_id)
+            report.failed("runs", src_id, ex.message, name=experiment_name)
+    existing = imported_runs(client, experiment_id)
+    run_info_map = {}
+
+    def import_one(src_id):
+        earlier = existing.get(src_id)
+        if earlier is not None and earlier.data.tags.get(ImportTags.STATE) == ImportTags.STATE_DONE:
+            return earlier.info, True
+        run_dct = read_run(run_dirs[src_id])
+        dst_parent = run_info_map.get(parent_of[src_id])
+        run_id = importer.import_run(experiment_id, run_dirs[src_id], run_dct,
+                                     dst_parent.run_id if dst_parent else None,
+                                     reuse_run=earlier)
+        return client.get_run(run_id).info, False
+
+    for level in depth_levels(parent_of):
+        for src_id, result, ex in map_bounded(import_one, level, workers):
+            if ex is not None:
+                report.failed("runs", src_id, describe_error(ex), name=experiment_name)
+                _logger.error(f"Run '{src_id}' failed to import into '{experiment_name}': {describe_error(ex)}")
+                continue
+            run_info, skipped = result
+            run_info_map[src_id] = run_info
+            if skipped:
+                report.skipped("runs", src_id, "already imported")
+            else:
+                report.copied("runs")
+    return run_info_map
+
+
+@click.command("import-experiment")
+@opt_experiment_name
+@opt_input_dir
+@opt_import_permissions
+@opt_import_source_tags
+@opt_use_src_user_id
+@opt_dst_notebook_dir
+@opt_workers
+@opt_report
+def main(experiment_name, input_dir, import_permissions, import_source_tags, use_src_user_id, dst_notebook_dir,
+         workers, report_file):
+    """Import an experiment exported by export-experiment."""
+    with command("import-experiment", locals(), report_file) as report:
+        import_experiment(experiment_name, input_dir, import_source_tags, import_permissions, use_src_user_id,
+                          dst_notebook_dir, mlflow_client=mk_client(), report=report, workers=workers)
+
+
+if __name__ == "__main__":
+    main()
