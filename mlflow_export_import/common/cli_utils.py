@@ -1,5 +1,6 @@
 """The frame every console script runs in: options logged, servers checked, one clear line per error,
 a summary at the end, an optional JSON report, and a non-zero exit when anything failed."""
+import os
 import sys
 from contextlib import contextmanager
 
@@ -23,6 +24,8 @@ def mk_client(tracking_uri=None, registry_uri=None):
 
 @contextmanager
 def command(name, options, report_file=None):
+    os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
+    os.environ.setdefault("MLFLOW_SUPPRESS_PRINTING_URL_TO_STDOUT", "true")
     configure_logging()
     _logger.info("Options:")
     for k, v in options.items():
