@@ -36,6 +36,7 @@ COMMANDS = {
     "import-evaluation-dataset": "evaluation_dataset.import_evaluation_dataset",
     "export-evaluation-datasets": "bulk.export_evaluation_datasets",
     "import-evaluation-datasets": "bulk.import_evaluation_datasets",
+    "verify": "verify.verify",
 }
 
 

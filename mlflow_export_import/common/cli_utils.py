@@ -10,16 +10,25 @@ from mlflow.exceptions import MlflowException
 from mlflow_export_import.client.client_utils import check_server, create_mlflow_client
 from mlflow_export_import.common import MlflowExportImportException, describe_error
 from mlflow_export_import.common.logging_utils import configure_logging, get_logger
+from mlflow_export_import.common.progress import Progress
+from mlflow_export_import.common.rate_limit import RateLimitedClient
 from mlflow_export_import.common.report import Report
 
 _logger = get_logger("mlflow_export_import")
 
 
+def _context_option(name):
+    ctx = click.get_current_context(silent=True)
+    return ctx.meta.get(name) if ctx else None
+
+
 def mk_client(tracking_uri=None, registry_uri=None):
-    """A client for a console script, checked to answer before any work starts."""
+    """A client for a console script, checked to answer before any work starts, and rate-limited when
+    --max-requests-per-second is given."""
     client = create_mlflow_client(tracking_uri, registry_uri)
     check_server(client)
-    return client
+    rps = _context_option("max_requests_per_second")
+    return RateLimitedClient(client, rps) if rps else client
 
 
 @contextmanager
@@ -30,7 +39,8 @@ def command(name, options, report_file=None):
     _logger.info("Options:")
     for k, v in options.items():
         _logger.info(f"  {k}: {v}")
-    report = Report(name)
+    progress = Progress(enabled=False) if _context_option("quiet") else Progress()
+    report = Report(name, progress)
     try:
         yield report
     except (MlflowExportImportException, MlflowException, OSError, ValueError, KeyError) as ex:
@@ -38,6 +48,7 @@ def command(name, options, report_file=None):
     except KeyboardInterrupt:
         report.failed("command", name, "interrupted")
     finally:
+        progress.close()
         for line in report.summary_lines():
             click.echo(line)
         if report_file:

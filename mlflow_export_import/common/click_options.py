@@ -106,7 +106,18 @@ def opt_experiment_rename_file(f):
                         help="File of 'old,new' experiment name prefixes, one per line.")(f)
 
 
+def _store_in_context(ctx, param, value):
+    ctx.meta[param.name] = value
+    return value
+
+
 def opt_report(f):
+    """The options of every command's frame (cli_utils.command): --report, --quiet, --max-requests-per-second."""
+    f = click.option("--max-requests-per-second", type=click.FloatRange(min=0.1), default=None,
+                     expose_value=False, callback=_store_in_context,
+                     help="Cap the rate of MLflow API calls to each server (rate-limited servers).")(f)
+    f = click.option("--quiet", is_flag=True, default=False, expose_value=False, callback=_store_in_context,
+                     help="No live progress display.")(f)
     return click.option("--report", "report_file", type=str, default=None,
                         help="Also write the summary (counts and every failure) to this JSON file.")(f)
 

@@ -4,27 +4,37 @@ import threading
 from collections import defaultdict
 
 from mlflow_export_import.common import io_utils
+from mlflow_export_import.common.progress import Progress
 
 COPIED, SKIPPED, FAILED = "copied", "skipped", "failed"
 
 
 class Report:
-    def __init__(self, command=None):
+    def __init__(self, command=None, progress=None):
         self.command = command
+        self.progress = progress or Progress(enabled=False)
         self._lock = threading.Lock()
         self._counts = defaultdict(lambda: {COPIED: 0, SKIPPED: 0, FAILED: 0})
+        self._expected = defaultdict(int)
         self.failures = []
         self.skips = []
         self.notes = []
 
+    def expect(self, kind, n):
+        """Announce n more objects of a kind to come, so that progress can show an ETA."""
+        with self._lock:
+            self._expected[kind] += n
+
     def copied(self, kind, n=1):
         with self._lock:
             self._counts[kind][COPIED] += n
+        self._show()
 
     def skipped(self, kind, obj_id, reason):
         with self._lock:
             self._counts[kind][SKIPPED] += 1
             self.skips.append({"type": kind, "id": obj_id, "reason": reason})
+        self._show()
 
     def failed(self, kind, obj_id, reason, name=None):
         with self._lock:
@@ -33,6 +43,13 @@ class Report:
             if name:
                 entry["name"] = name
             self.failures.append(entry)
+        self._show()
+
+    def _show(self):
+        with self._lock:
+            counts = {k: dict(v) for k, v in self._counts.items()}
+            expected = dict(self._expected)
+        self.progress.update(counts, expected)
 
     def note(self, text):
         with self._lock:
