@@ -31,7 +31,7 @@ def check_server(mlflow_client):
     try:
         host_creds = mlflow_client._tracking_client.store.get_host_creds()
         resp = http_request(host_creds, "/api/2.0/mlflow/experiments/search", "GET",
-                            params={"max_results": 1}, max_retries=1, backoff_factor=0, timeout=15)
+                            params={"max_results": 1}, max_retries=3, backoff_factor=1, timeout=15)
     except Exception as ex:
         raise MlflowExportImportException(
             ex, f"Cannot reach the MLflow tracking server at {redact_uri(uri)}: {_short(ex)}", http_status_code=503)

@@ -1,0 +1,77 @@
+"""An HTTP proxy on 127.0.0.1 that forwards to an MLflow server but answers a share of the requests itself
+with 429 or 503 (some with Retry-After), before forwarding: the server never sees those requests."""
+import random
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import requests
+
+HOP_HEADERS = {"connection", "keep-alive", "transfer-encoding", "content-length", "content-encoding", "host"}
+
+
+class FaultProxy:
+    def __init__(self, target_uri, fault_rate=0.1, seed=7):
+        self.target = target_uri.rstrip("/")
+        self.fault_rate = fault_rate
+        self.random = random.Random(seed)
+        self.lock = threading.Lock()
+        self.requests = 0
+        self.faults = 0
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    @property
+    def uri(self):
+        return f"http://127.0.0.1:{self.server.server_address[1]}"
+
+    def __enter__(self):
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.server.shutdown()
+        self.server.server_close()
+
+    def _fault(self):
+        with self.lock:
+            self.requests += 1
+            if self.random.random() >= self.fault_rate:
+                return None
+            self.faults += 1
+            return self.random.choice([(429, "1"), (503, "1"), (429, None), (503, None)])
+
+    def _handler(self):
+        proxy = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *args):
+                pass
+
+            def _relay(self):
+                length = int(self.headers.get("Content-Length") or 0)
+                body = self.rfile.read(length) if length else None
+                fault = proxy._fault()
+                if fault:
+                    status, retry_after = fault
+                    self.send_response(status)
+                    if retry_after:
+                        self.send_header("Retry-After", retry_after)
+                    self.send_header("Content-Length", "0")
+                    self.end_headers()
+                    return
+                headers = {k: v for k, v in self.headers.items() if k.lower() not in HOP_HEADERS}
+                resp = requests.request(self.command, proxy.target + self.path, data=body, headers=headers,
+                                        timeout=120)
+                self.send_response(resp.status_code)
+                for k, v in resp.headers.items():
+                    if k.lower() not in HOP_HEADERS:
+                        self.send_header(k, v)
+                self.send_header("Content-Length", str(len(resp.content)))
+                self.end_headers()
+                self.wfile.write(resp.content)
+
+            do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = _relay
+
+        return Handler

@@ -1,0 +1,31 @@
+"""Copies through a proxy that answers 10% of requests with 429 or 503 (some with Retry-After) complete exactly."""
+from mlflow import MlflowClient
+
+from mlflow_export_import.bulk.export_experiments import export_experiments
+from mlflow_export_import.bulk.import_experiments import import_experiments
+from mlflow_export_import.common.report import Report
+from tests.fault_proxy import FaultProxy
+from tests.workload import assert_same_run, make_experiment, runs_by_name
+
+
+def test_copy_through_faulty_proxies_is_exact(src_server, dst_server, uniq, tmp_path, monkeypatch):
+    monkeypatch.setenv("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "8")
+    monkeypatch.setenv("MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR", "0")
+    src_client, dst_client = src_server.client(), dst_server.client()
+    name = f"faulty-{uniq}"
+    make_experiment(src_client, name, runs=4)
+    report = Report()
+    with FaultProxy(src_server.uri, seed=1) as src_proxy, FaultProxy(dst_server.uri, seed=2) as dst_proxy:
+        export_experiments(name, str(tmp_path), export_deleted_runs=True,
+                           mlflow_client=MlflowClient(src_proxy.uri), report=report)
+        import_experiments(str(tmp_path), mlflow_client=MlflowClient(dst_proxy.uri), report=report)
+        assert src_proxy.faults > 0 and dst_proxy.faults > 0
+
+    assert not report.failures
+    src_runs = runs_by_name(src_client, src_client.get_experiment_by_name(name).experiment_id)
+    dst_runs = runs_by_name(dst_client, dst_client.get_experiment_by_name(name).experiment_id)
+    assert set(src_runs) == set(dst_runs)
+    assert len(dst_client.search_runs([dst_client.get_experiment_by_name(name).experiment_id],
+                                      run_view_type=3)) == len(src_runs)
+    for run_name, src_run in src_runs.items():
+        assert_same_run(src_client, src_run, dst_client, dst_runs[run_name])
