@@ -33,7 +33,7 @@ def export_experiments(experiments, output_dir, export_permissions=False, run_st
     runs_by_experiment = experiments if isinstance(experiments, dict) else None
     experiment_ids = list(experiments) if runs_by_experiment else _resolve(client, experiments, export_deleted_runs,
                                                                               report)
-    exported, total_ok, total_failed = [], 0, 0
+    exported, failed_experiments, total_ok, total_failed = [], [], 0, 0
     for experiment_id in experiment_ids:
         exp_start = time.time()
         try:
@@ -45,6 +45,7 @@ def export_experiments(experiments, output_dir, export_permissions=False, run_st
                 export_deleted_runs=export_deleted_runs, notebook_formats=notebook_formats,
                 logged_models_filter=logged_models_filter, mlflow_client=client, report=report, workers=workers)
         except Exception as ex:
+            failed_experiments.append({"id": experiment_id, "reason": describe_error(ex)})
             report.failed("experiments", experiment_id, describe_error(ex))
             _logger.error(f"Experiment '{experiment_id}' failed to export: {describe_error(ex)}")
             continue
@@ -61,6 +62,7 @@ def export_experiments(experiments, output_dir, export_permissions=False, run_st
                     "use_threads": use_threads},
         "status": {"duration": round(time.time() - start, 1), "experiments": len(experiment_ids),
                    "total_runs": total_ok + total_failed, "ok_runs": total_ok, "failed_runs": total_failed},
+        "failed_experiments": failed_experiments,
     }
     io_utils.write_export_file(output_dir, EXPERIMENTS_FILE, __file__, {"experiments": exported}, info,
                                tracking_uri=client.tracking_uri)
