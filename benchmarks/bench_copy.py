@@ -6,6 +6,7 @@ through the console scripts, then the fidelity check (../shared/tools/count.py d
 import argparse
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -74,6 +75,7 @@ def main():
     finally:
         src.stop()
         dst.stop()
+        shutil.rmtree(base, ignore_errors=True)
 
 
 if __name__ == "__main__":
