@@ -50,7 +50,7 @@ def export_run_entity(client, run, output_dir, export_deleted_runs=False, skip_d
     if os.path.exists(run_file):
         os.remove(run_file)
     if not skip_download_run_artifacts:
-        _download_artifacts(client, run_id, os.path.join(output_dir, "artifacts"))
+        download_run_artifacts(client, run_id, os.path.join(output_dir, "artifacts"))
     io_utils.write_export_file(output_dir, RUN_FILE, __file__, run_to_dict(client, run),
                                tracking_uri=client.tracking_uri)
     if report is not None:
@@ -92,7 +92,7 @@ def _inputs_to_dict(inputs):
     return {"dataset_inputs": datasets, "model_inputs": models}
 
 
-def _download_artifacts(client, run_id, dst_dir):
+def download_run_artifacts(client, run_id, dst_dir):
     if os.path.exists(dst_dir):
         shutil.rmtree(dst_dir)  # a fresh copy: no stale files from an earlier export
     os.makedirs(dst_dir)

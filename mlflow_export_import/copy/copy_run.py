@@ -1,0 +1,98 @@
+"""Copy a run into an experiment of the same or another tracking server: the export side's run JSON is built
+in memory and handed to the import side; only the artifacts pass through a temporary directory."""
+import os
+import tempfile
+
+import click
+from mlflow.entities import ViewType
+from mlflow.exceptions import MlflowException
+
+from mlflow_export_import.client.client_utils import create_mlflow_client
+from mlflow_export_import.common import MlflowExportImportException, describe_error
+from mlflow_export_import.common.click_options import opt_report
+from mlflow_export_import.common.cli_utils import command
+from mlflow_export_import.common.io_utils import redact_uri
+from mlflow_export_import.common.logging_utils import get_logger
+from mlflow_export_import.common.report import Report
+from mlflow_export_import.common.source_tags import ImportTags
+from mlflow_export_import.copy import copy_utils
+from mlflow_export_import.run.export_run import download_run_artifacts, run_to_dict
+from mlflow_export_import.run.import_run import MLFLOW_PARENT_RUN_ID, RunImporter
+
+_logger = get_logger(__name__)
+
+
+def copy(src_run_id, dst_experiment_name, src_mlflow_uri=None, dst_mlflow_uri=None, report=None):
+    """Copy the run into dst_experiment_name (created if missing). Returns the destination Run."""
+    return _copy(src_run_id, dst_experiment_name, copy_utils.mk_client(src_mlflow_uri),
+                 copy_utils.mk_client(dst_mlflow_uri), report)
+
+
+def _copy(src_run_id, dst_experiment_name, src_client=None, dst_client=None, report=None):
+    src_client = src_client or create_mlflow_client()
+    dst_client = dst_client or create_mlflow_client()
+    report = report if report is not None else Report()
+    src_run = get_run(src_client, src_run_id)
+    experiment_id = copy_utils.create_experiment(dst_client, dst_experiment_name)
+    earlier = _earlier_copy(dst_client, experiment_id, src_run_id)
+    if earlier is not None and earlier.data.tags.get(ImportTags.STATE) == ImportTags.STATE_DONE:
+        _logger.info(f"Run '{src_run_id}' was already copied to '{dst_experiment_name}' as run "
+                     f"'{earlier.info.run_id}'")
+        report.skipped("runs", src_run_id, f"already copied as run '{earlier.info.run_id}'")
+        return earlier
+    dst_run_id = _copy_run(src_client, src_run, dst_client, experiment_id, earlier)
+    report.copied("runs")
+    _logger.info(f"Copied run '{src_run_id}' to run '{dst_run_id}' of experiment '{dst_experiment_name}' "
+                 f"in {redact_uri(dst_client.tracking_uri)}")
+    return dst_client.get_run(dst_run_id)
+
+
+def get_run(client, run_id):
+    """The run, or one clear error naming it and the server."""
+    try:
+        return client.get_run(run_id)
+    except MlflowException as ex:
+        reason = "not found" if ex.error_code == "RESOURCE_DOES_NOT_EXIST" else describe_error(ex)
+        raise MlflowExportImportException(
+            ex, f"Run '{run_id}' {reason} in {redact_uri(client.tracking_uri)}",
+            http_status_code=ex.get_http_status_code())
+
+
+def _copy_run(src_client, src_run, dst_client, experiment_id, earlier):
+    run_dct = run_to_dict(src_client, src_run)
+    src_parent_id = run_dct["tags"].get(MLFLOW_PARENT_RUN_ID)
+    dst_parent = _earlier_copy(dst_client, experiment_id, src_parent_id) if src_parent_id else None
+    with tempfile.TemporaryDirectory(prefix="mlflow-copy-run-") as tmp:
+        download_run_artifacts(src_client, src_run.info.run_id, os.path.join(tmp, "artifacts"))
+        return RunImporter(dst_client).import_run(experiment_id, tmp, run_dct,
+                                                  dst_parent.info.run_id if dst_parent else None,
+                                                  reuse_run=earlier)
+
+
+def _earlier_copy(client, experiment_id, src_run_id):
+    """The run an earlier copy (or import) made from src_run_id in this experiment: a finished one first,
+    else one left half-done, which is then finished instead of creating a twin."""
+    runs = client.search_runs([experiment_id], filter_string=f"tags.`{ImportTags.SRC_RUN_ID}` = '{src_run_id}'",
+                              run_view_type=ViewType.ALL, max_results=100)
+    done = [r for r in runs if r.data.tags.get(ImportTags.STATE) == ImportTags.STATE_DONE]
+    return (done or runs or [None])[0]
+
+
+@click.command("copy-run")
+@click.option("--run-id", help="Run ID.", type=str, required=True)
+@click.option("--experiment-name", help="Destination experiment name.", type=str, required=True)
+@click.option("--src-mlflow-uri", help="Source MLflow tracking server URI. Default: $MLFLOW_TRACKING_URI.",
+              type=str, default=None)
+@click.option("--dst-mlflow-uri", help="Destination MLflow tracking server URI. Default: $MLFLOW_TRACKING_URI.",
+              type=str, default=None)
+@opt_report
+def main(run_id, experiment_name, src_mlflow_uri, dst_mlflow_uri, report_file):
+    """Copy a run to an experiment of the same or another tracking server."""
+    with command("copy-run", copy_utils.redact_options(locals()), report_file) as report:
+        dst_run = _copy(run_id, experiment_name, copy_utils.mk_client(src_mlflow_uri),
+                        copy_utils.mk_client(dst_mlflow_uri), report)
+        click.echo(f"Run '{run_id}' copied as run '{dst_run.info.run_id}' of experiment '{experiment_name}'")
+
+
+if __name__ == "__main__":
+    main()
