@@ -1,0 +1,71 @@
+"""Import an export-all directory: experiments, registered models (one IdMap through every step), then the
+prompts and evaluation datasets."""
+import time
+
+import click
+
+from mlflow_export_import.bulk.import_models import import_models, opt_model_rename_file
+from mlflow_export_import.client.client_utils import create_mlflow_client
+from mlflow_export_import.common.click_options import (
+    bool_option, opt_experiment_rename_file, opt_import_permissions, opt_import_source_tags, opt_input_dir,
+    opt_report, opt_use_src_user_id, opt_use_threads, opt_workers)
+from mlflow_export_import.common.cli_utils import command, mk_client
+from mlflow_export_import.common.id_map import IdMap
+from mlflow_export_import.common.report import Report
+
+
+def import_all(input_dir, delete_model, delete_prompt=False, delete_dataset=False, import_permissions=False,
+               import_source_tags=False, use_src_user_id=True, experiment_renames=None, model_renames=None,
+               verbose=False, use_threads=False, mlflow_client=None, report=None, workers=None, id_map=None):
+    """Returns {"duration", "models": <import_models result>, ...prompt and dataset step results}."""
+    client = mlflow_client or create_mlflow_client()
+    report = report if report is not None else Report()
+    id_map = id_map if id_map is not None else IdMap()
+    start = time.time()
+    result = {"models": import_models(input_dir, delete_model, import_permissions, import_source_tags,
+                                      use_src_user_id, experiment_renames, model_renames, verbose, use_threads,
+                                      mlflow_client=client, report=report, workers=workers, id_map=id_map)}
+    result.update(import_prompts_step(client, input_dir, delete_prompt, report, id_map))
+    result.update(import_evaluation_datasets_step(client, input_dir, delete_dataset, report, id_map))
+    result["duration"] = round(time.time() - start, 1)
+    return result
+
+
+def import_prompts_step(client, input_dir, delete_prompt, report, id_map):
+    """Step of the prompt importer (another module): reads input_dir/prompts/ if present, returns
+    {"prompts": summary}."""
+    return {}
+
+
+def import_evaluation_datasets_step(client, input_dir, delete_dataset, report, id_map):
+    """Step of the evaluation-dataset importer (another module): reads input_dir/evaluation_datasets/ if
+    present, returns {"evaluation_datasets": summary}."""
+    return {}
+
+
+@click.command("import-all")
+@opt_input_dir
+@bool_option("--delete-model", "Replace destination models that exist (all their versions are deleted first).")
+@bool_option("--delete-prompt", "Replace destination prompts that exist.")
+@bool_option("--delete-evaluation-dataset", "Replace destination evaluation datasets that exist.")
+@opt_import_permissions
+@opt_experiment_rename_file
+@opt_model_rename_file
+@opt_import_source_tags
+@opt_use_src_user_id
+@opt_use_threads
+@bool_option("--verbose", "Log the source -> destination version numbers.")
+@opt_workers
+@opt_report
+def main(input_dir, delete_model, delete_prompt, delete_evaluation_dataset, import_permissions,
+         experiment_rename_file, model_rename_file, import_source_tags, use_src_user_id, use_threads, verbose,
+         workers, report_file):
+    """Import everything exported by export-all."""
+    with command("import-all", locals(), report_file) as report:
+        import_all(input_dir, delete_model, delete_prompt, delete_evaluation_dataset, import_permissions,
+                   import_source_tags, use_src_user_id, experiment_rename_file, model_rename_file, verbose,
+                   use_threads, mlflow_client=mk_client(), report=report, workers=workers)
+
+
+if __name__ == "__main__":
+    main()

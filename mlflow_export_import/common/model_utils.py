@@ -1,0 +1,150 @@
+"""Registered models and versions: the export dict shapes (export-format §4.7), creation, deletion, listing."""
+import os
+
+from mlflow.exceptions import MlflowException
+
+from mlflow_export_import.common import MlflowExportImportException, describe_error
+from mlflow_export_import.common.iterators import SearchModelVersionsIterator
+from mlflow_export_import.common.logging_utils import get_logger
+from mlflow_export_import.common.timestamp_utils import adjust_timestamps
+from mlflow_export_import.common.utils import strip_underscores
+
+PROMPT_TAG = "mlflow.prompt.is_prompt"
+
+_logger = get_logger(__name__)
+
+
+def is_unity_catalog_model(name):
+    return len(name.split(".")) == 3
+
+
+def model_names_same_registry(name1, name2):
+    return is_unity_catalog_model(name1) == is_unity_catalog_model(name2)
+
+
+def quote(name):
+    """A name inside a single-quoted search filter."""
+    return name.replace("\\", "\\\\").replace("'", "\\'")
+
+
+def get_registered_model(mlflow_client, model_name, get_permissions=False):
+    """The registered model in the REST shape of `registered-models/get` (tags and aliases as lists),
+    without latest_versions; a clear error if it does not exist."""
+    try:
+        model = mlflow_client.get_registered_model(model_name)
+    except MlflowException as ex:
+        if ex.error_code == "RESOURCE_DOES_NOT_EXIST":
+            raise MlflowExportImportException(
+                ex, f"Registered model '{model_name}' not found in {mlflow_client.tracking_uri}",
+                http_status_code=404)
+        raise
+    return registered_model_to_dict(model)
+
+
+def registered_model_to_dict(model):
+    dct = {
+        "name": model.name,
+        "creation_timestamp": model.creation_timestamp,
+        "last_updated_timestamp": model.last_updated_timestamp,
+        "description": model.description or "",
+        "tags": [{"key": k, "value": v} for k, v in (model.tags or {}).items()],
+        "aliases": [{"alias": a, "version": str(v)} for a, v in (model.aliases or {}).items()],
+    }
+    adjust_timestamps(dct, ["creation_timestamp", "last_updated_timestamp"])
+    return dct
+
+
+def model_version_to_dict(version):
+    dct = strip_underscores(version)
+    if "creation_time" in dct:
+        dct["creation_timestamp"] = dct.pop("creation_time")
+    dct["tags"] = dict(version.tags or {})
+    dct["aliases"] = list(version.aliases or [])
+    dct = {k: (v if v is None or isinstance(v, (str, int, float, bool, list, dict)) else str(v))
+           for k, v in dct.items()}
+    adjust_timestamps(dct, ["creation_timestamp", "last_updated_timestamp"])
+    return dct
+
+
+def list_model_versions(client, model_name, get_latest_versions=False):
+    """Every version of the model (or only the latest per stage), in numeric order."""
+    if get_latest_versions:
+        versions = client.get_latest_versions(model_name)
+    else:
+        versions = search_model_versions(client, f"name='{quote(model_name)}'")
+    return sorted(versions, key=lambda v: int(v.version))
+
+
+def search_model_versions(client, filter):
+    return list(SearchModelVersionsIterator(client, filter=filter))
+
+
+def create_model(client, model_name, model_dct, import_metadata=True):
+    """Create the model with the exported description and tags. True if created, False if it existed."""
+    try:
+        if import_metadata:
+            client.create_registered_model(model_name, tags=model_tags(model_dct),
+                                           description=model_dct.get("description") or None)
+        else:
+            client.create_registered_model(model_name)
+        return True
+    except MlflowException as ex:
+        if ex.error_code == "RESOURCE_ALREADY_EXISTS":
+            return False
+        raise
+
+
+def model_tags(model_dct):
+    """Tags of an exported model dict: list (REST shape) or dict; the prompt marker is never copied."""
+    tags = model_dct.get("tags") or []
+    tags = tags if isinstance(tags, dict) else {t["key"]: t["value"] for t in tags}
+    return {k: v for k, v in tags.items() if k != PROMPT_TAG}
+
+
+def model_aliases(model_dct):
+    aliases = model_dct.get("aliases") or []
+    return aliases if isinstance(aliases, dict) else {a["alias"]: str(a["version"]) for a in aliases}
+
+
+def model_exists(client, model_name):
+    try:
+        client.get_registered_model(model_name)
+        return True
+    except MlflowException as ex:
+        if ex.error_code == "RESOURCE_DOES_NOT_EXIST":
+            return False
+        raise
+
+
+def delete_model(client, model_name, sleep_time=None):
+    """Delete the model and all its versions. No sleeps: a version in any stage can be deleted directly.
+    `sleep_time` is accepted for compatibility and ignored."""
+    if not model_exists(client, model_name):
+        return
+    for vr in search_model_versions(client, f"name='{quote(model_name)}'"):
+        client.delete_model_version(model_name, vr.version)
+    client.delete_registered_model(model_name)
+
+
+def delete_model_quietly(client, model_name):
+    try:
+        delete_model(client, model_name)
+    except Exception as ex:
+        _logger.warning(f"Could not remove the half-made model '{model_name}': {describe_error(ex)}")
+
+
+def export_version_model(client, version, output_dir):
+    """Download the registry's copy of the version's files into output_dir. Returns "models:/<name>/<version>".
+    Resolved through the client: MLflow's models:/ artifact repository would ask the global registry."""
+    import mlflow
+    download_uri = client.get_model_version_download_uri(version.name, version.version)
+    os.makedirs(output_dir, exist_ok=True)
+    if download_uri.startswith("runs:/"):
+        run_id, _, path = download_uri[len("runs:/"):].partition("/")
+        client.download_artifacts(run_id, path, output_dir)
+    else:
+        if download_uri.startswith("models:/"):
+            download_uri = client.get_logged_model(download_uri[len("models:/"):].strip("/")).artifact_location
+        mlflow.artifacts.download_artifacts(artifact_uri=download_uri, dst_path=output_dir,
+                                            tracking_uri=client.tracking_uri)
+    return f"models:/{version.name}/{version.version}"

@@ -1,0 +1,288 @@
+"""Import a registered model exported by export-model (or by export-models / export-all).
+
+The model keeps its description, tags and aliases; its versions are created in numeric order with their
+description, tags, stage and aliases, each pointing at the imported copy of its run (or logged model). A model
+new in the destination gets the source's version numbers: a gap left by a deleted version is filled with a
+version that is deleted right away. A destination model that exists is only resumed when an earlier import made
+it (versions already imported are skipped); otherwise it is refused unless delete_model."""
+import os
+
+import click
+
+from mlflow_export_import.client.client_utils import create_mlflow_client
+from mlflow_export_import.common import MlflowExportImportException, describe_error, io_utils
+from mlflow_export_import.common import model_utils
+from mlflow_export_import.common.click_options import (
+    bool_option, opt_experiment_name, opt_import_permissions, opt_import_source_tags, opt_input_dir, opt_report)
+from mlflow_export_import.common.cli_utils import command, mk_client
+from mlflow_export_import.common.logging_utils import get_logger
+from mlflow_export_import.common.mlflow_utils import set_experiment
+from mlflow_export_import.common.report import Report
+from mlflow_export_import.common.source_tags import ExportTags, ImportTags
+from mlflow_export_import.model.model_utils import (
+    check_version_source, import_version_logged_models, imported_versions, logged_model_id_of, resolve_source,
+    src_version_key)
+from mlflow_export_import.model_version.import_model_version import _import_model_version, with_src_version_tag
+from mlflow_export_import.common.id_map import IdMap
+from mlflow_export_import.experiment.import_experiment import imported_runs
+from mlflow_export_import.run.import_run import RunImporter, read_run
+
+SRC_MODEL_TAG = f"{ExportTags.PREFIX_ROOT}.import.src_model"
+MODEL_FILE = "model.json"
+VERSION_MODELS_DIR = "version_models"
+REGISTRY_COPY_TAG = f"{ExportTags.PREFIX_ROOT}.import.registry_copy_of"
+
+_logger = get_logger(__name__)
+
+
+def import_model(model_name, experiment_name, input_dir, delete_model=False, import_permissions=False,
+                 import_source_tags=False, verbose=False, await_creation_for=None, mlflow_client=None, report=None,
+                 id_map=None):
+    """Import the model exported in input_dir as model_name; the versions' runs go into experiment_name.
+    Returns the exported model dict."""
+    client = mlflow_client or create_mlflow_client()
+    report = report if report is not None else Report()
+    note_permissions(import_permissions, report)
+    importer = ModelImporter(client, import_source_tags=import_source_tags)
+    return importer.import_model(model_name, input_dir, experiment_name, delete_model, verbose, report, id_map)
+
+
+def note_permissions(import_permissions, report):
+    if import_permissions:
+        report.note("--import-permissions: Databricks permissions are not imported by this version")
+
+
+def read_model(input_dir):
+    """The exported registered model dict, its versions in numeric order (old exports: latest_versions)."""
+    path = os.path.join(input_dir, MODEL_FILE)
+    dct = io_utils.read_file_mlflow(path).get("registered_model")
+    if not isinstance(dct, dict) or not dct.get("name"):
+        raise MlflowExportImportException(f"Corrupt export file '{path}': no 'mlflow.registered_model' with a name",
+                                          http_status_code=400)
+    versions = dct.get("versions", dct.get("latest_versions")) or []
+    if not all(isinstance(v, dict) and str(v.get("version", "")).isdigit() and "source" in v for v in versions):
+        raise MlflowExportImportException(f"Corrupt export file '{path}': every version needs a number and a source",
+                                          http_status_code=400)
+    dct["versions"] = sorted(versions, key=lambda v: int(v["version"]))
+    return dct
+
+
+class BaseModelImporter:
+    def __init__(self, mlflow_client=None, import_permissions=False, import_source_tags=False,
+                 await_creation_for=None):
+        self.client = mlflow_client or create_mlflow_client()
+        self.import_permissions = import_permissions
+        self.import_source_tags = import_source_tags
+
+    def _import_model(self, model_name, input_dir, delete_model=False):
+        model_dct = read_model(input_dir)
+        prepare_model(self.client, model_name, model_dct, delete_model)
+        return model_dct
+
+    def import_versions(self, model_name, input_dir, model_dct, run_for, delete_model, report, id_map=None,
+                        orphan_experiment=None):
+        """Create (or resume) the model and its versions. run_for(src_run_id) -> destination RunInfo or None."""
+        created = prepare_model(self.client, model_name, model_dct, delete_model)
+        try:
+            versions = VersionsImporter(self.client, model_name, input_dir, model_dct, run_for, self.import_source_tags,
+                                        report, id_map, orphan_experiment).run()
+            set_model_aliases(self.client, model_name, model_dct, versions)
+        except Exception as ex:
+            if created:
+                model_utils.delete_model_quietly(self.client, model_name)
+            report.failed("models", model_dct["name"], describe_error(ex), name=model_name)
+            raise
+        report.copied("models")
+        return versions
+
+
+class ModelImporter(BaseModelImporter):
+    """Single import-model: each version's run is imported from <input_dir>/<run_id>/ into one experiment."""
+
+    def import_model(self, model_name, input_dir, experiment_name, delete_model=False, verbose=False, report=None,
+                     id_map=None):
+        report = report if report is not None else Report()
+        model_dct = read_model(input_dir)
+        check_importable(self.client, model_name, model_dct, delete_model)
+        experiment_id, _ = set_experiment(self.client, experiment_name)
+        id_map = id_map if id_map is not None else IdMap()
+        runs, new_runs = self._import_runs(input_dir, model_dct, experiment_id, report)
+        import_version_logged_models(self.client, input_dir, model_dct["versions"], experiment_id, runs,
+                                     {src: os.path.join(input_dir, src) for src in new_runs}, report, id_map)
+        versions = self.import_versions(model_name, input_dir, model_dct, runs.get, delete_model, report, id_map,
+                                        orphan_experiment=experiment_name)
+        if verbose:
+            for src, dst in versions.items():
+                _logger.info(f"Version {src} of '{model_dct['name']}' -> version {dst} of '{model_name}'")
+        return model_dct
+
+    def _import_runs(self, input_dir, model_dct, experiment_id, report):
+        """{source run id: destination RunInfo}; a run an earlier import finished is reused."""
+        importer = RunImporter(self.client, self.import_source_tags)
+        existing = imported_runs(self.client, experiment_id)
+        runs, new_runs = {}, []
+        for src_run_id in dict.fromkeys(v.get("run_id") for v in model_dct["versions"]):
+            run_dir = os.path.join(input_dir, src_run_id or "")
+            if not src_run_id or not os.path.exists(os.path.join(run_dir, "run.json")):
+                continue
+            earlier = existing.get(src_run_id)
+            if earlier is not None and earlier.data.tags.get(ImportTags.STATE) == ImportTags.STATE_DONE:
+                runs[src_run_id] = earlier.info
+                report.skipped("runs", src_run_id, "already imported")
+                continue
+            run_id = importer.import_run(experiment_id, run_dir, read_run(run_dir), reuse_run=earlier)
+            runs[src_run_id] = self.client.get_run(run_id).info
+            new_runs.append(src_run_id)
+            report.copied("runs")
+        return runs, new_runs
+
+
+def check_importable(client, model_name, model_dct, delete_model):
+    """A destination model that exists must be ours to resume or be replaced (delete_model)."""
+    if str(_raw_tags(model_dct).get(model_utils.PROMPT_TAG, "")).lower() == "true":
+        raise MlflowExportImportException(f"Registered model '{model_dct['name']}' is a prompt: import it with the "
+                                          "prompt commands", http_status_code=400)
+    if delete_model or not model_utils.model_exists(client, model_name):
+        return
+    if client.get_registered_model(model_name).tags.get(SRC_MODEL_TAG) != model_dct["name"]:
+        raise MlflowExportImportException(
+            f"Registered model '{model_name}' already exists in {client.tracking_uri} and was not made by an import "
+            f"of '{model_dct['name']}': use --delete-model to replace it", http_status_code=409)
+
+
+def _raw_tags(model_dct):
+    tags = model_dct.get("tags") or []
+    return tags if isinstance(tags, dict) else {t["key"]: t["value"] for t in tags}
+
+
+def prepare_model(client, model_name, model_dct, delete_model):
+    """Delete (delete_model) or check the destination model, then create it if missing. True if created."""
+    if delete_model:
+        model_utils.delete_model(client, model_name)
+    else:
+        check_importable(client, model_name, model_dct, delete_model)
+    tags = {**model_utils.model_tags(model_dct), SRC_MODEL_TAG: model_dct["name"]}
+    return model_utils.create_model(client, model_name, {"tags": tags, "description": model_dct.get("description")})
+
+
+def set_model_aliases(client, model_name, model_dct, versions):
+    """The model's alias list (export-format: [{alias, version}]) mapped to the destination versions."""
+    for alias, src_version in model_utils.model_aliases(model_dct).items():
+        dst_version = versions.get(str(src_version))
+        if dst_version:
+            client.set_registered_model_alias(model_name, alias, dst_version)
+
+
+class VersionsImporter:
+    """The versions of one model, in numeric order, numbered as in the source when possible."""
+
+    def __init__(self, client, model_name, input_dir, model_dct, run_for, import_source_tags, report, id_map,
+                 orphan_experiment):
+        self.client = client
+        self.model_name = model_name
+        self.input_dir = input_dir
+        self.model_dct = model_dct
+        self.run_for = run_for
+        self.import_source_tags = import_source_tags
+        self.report = report
+        self.id_map = id_map
+        self.orphan_experiment = orphan_experiment
+        self.existing = imported_versions(client, model_name)
+        numbers = [int(v.version) for v in model_utils.search_model_versions(
+            client, f"name='{model_utils.quote(model_name)}'")]
+        self.last = max(numbers, default=0)
+
+    def run(self):
+        """Returns {source version: destination version} for every version now in the destination."""
+        done = {}
+        for src_vr in self.model_dct["versions"]:
+            src_vr = {**src_vr, "name": src_vr.get("name") or self.model_dct["name"]}
+            key = src_version_key(src_vr)
+            earlier = self.existing.get(key)
+            if earlier is not None:
+                done[str(src_vr["version"])] = earlier.version
+                self.report.skipped("model_versions", key, f"already imported as version {earlier.version}")
+                continue
+            try:
+                done[str(src_vr["version"])] = self._import_version(src_vr)
+            except Exception as ex:
+                self.report.failed("model_versions", key, describe_error(ex), name=self.model_name)
+                raise MlflowExportImportException(
+                    ex, f"Version {src_vr['version']} of model '{src_vr['name']}' failed to import: "
+                        f"{describe_error(ex)}")
+            self.report.copied("model_versions")
+        return done
+
+    def _import_version(self, src_vr):
+        dst_run_id, dst_source, model_id = self._locate_files(src_vr)
+        self._fill_gap(int(src_vr["version"]), dst_run_id, dst_source, model_id)
+        dst_vr = _import_model_version(self.client, self.model_name, with_src_version_tag(src_vr), dst_run_id,
+                                       dst_source, True, self.import_source_tags, model_id=model_id)
+        self.last = max(self.last, int(dst_vr.version))
+        return dst_vr.version
+
+    def _locate_files(self, src_vr):
+        """(destination run id, source, logged model id) of the version's files in the destination."""
+        dst_run = self.run_for(src_vr.get("run_id")) if src_vr.get("run_id") else None
+        files_dir = os.path.join(self.input_dir, VERSION_MODELS_DIR, str(src_vr["version"]))
+        if dst_run is None and not logged_model_id_of(src_vr) and os.path.isdir(files_dir):
+            return self._registry_copy_run(src_vr, files_dir)
+        if dst_run is None and not logged_model_id_of(src_vr):
+            raise MlflowExportImportException(
+                f"its run '{src_vr.get('run_id')}' is neither in the export nor imported, and the export has no "
+                f"copy of its files ({files_dir})", http_status_code=404)
+        dst_source, model_id = resolve_source(self.client, src_vr, dst_run, id_map=self.id_map)
+        check_version_source(self.client, src_vr, dst_source, dst_run.run_id if dst_run else None)
+        return (dst_run.run_id if dst_run else None), dst_source, model_id
+
+    def _registry_copy_run(self, src_vr, files_dir):
+        """A version whose run no longer exists: its files (the registry's copy) go into a run of their own."""
+        name = src_vr.get("_experiment_name") or self.orphan_experiment or "Default"
+        experiment_id, _ = set_experiment(self.client, name)
+        key = src_version_key(src_vr)
+        run = self.client.create_run(experiment_id, run_name=f"registry-copy-{key.replace('/', '-v')}",
+                                     tags={REGISTRY_COPY_TAG: key})
+        root = _model_root(files_dir)
+        artifact_path = os.path.basename(root) if root != files_dir else "model"
+        self.client.log_artifacts(run.info.run_id, root, artifact_path)
+        self.client.set_terminated(run.info.run_id)
+        return run.info.run_id, f"runs:/{run.info.run_id}/{artifact_path}", None
+
+    def _fill_gap(self, number, dst_run_id, dst_source, model_id):
+        """Versions are numbered in sequence: burn the numbers of deleted source versions."""
+        # A placeholder linked to a logged model would be listed in its mlflow.modelVersions tag for good.
+        source, kwargs = (f"runs:/{dst_run_id}", {}) if dst_run_id else (dst_source, {"model_id": model_id})
+        while self.last + 1 < number:
+            vr = self.client.create_model_version(self.model_name, source, dst_run_id, await_creation_for=0, **kwargs)
+            self.client.delete_model_version(self.model_name, vr.version)
+            self.last = int(vr.version)
+
+
+def _model_root(files_dir):
+    """The downloaded model directory: files_dir, or its only sub-directory (a download keeps the basename)."""
+    entries = os.listdir(files_dir)
+    if len(entries) == 1 and os.path.isdir(os.path.join(files_dir, entries[0])):
+        return os.path.join(files_dir, entries[0])
+    return files_dir
+
+
+@click.command("import-model")
+@opt_input_dir
+@click.option("--model", help="Destination registered model name.", type=str, required=True)
+@opt_experiment_name
+@bool_option("--delete-model", "Replace the destination model if it exists (all its versions are deleted first).")
+@opt_import_permissions
+@opt_import_source_tags
+@click.option("--await-creation-for", type=int, default=None, help="Accepted for compatibility; not needed.")
+@bool_option("--verbose", "Log the source -> destination version numbers.")
+@opt_report
+def main(input_dir, model, experiment_name, delete_model, import_permissions, import_source_tags, await_creation_for,
+         verbose, report_file):
+    """Import a registered model exported by export-model; the versions' runs go into --experiment-name."""
+    with command("import-model", locals(), report_file) as report:
+        import_model(model, experiment_name, input_dir, delete_model, import_permissions, import_source_tags, verbose,
+                     await_creation_for, mlflow_client=mk_client(), report=report)
+
+
+if __name__ == "__main__":
+    main()
