@@ -19,7 +19,8 @@ _logger = get_logger(__name__)
 
 
 def import_experiments(input_dir, import_permissions=False, import_source_tags=False, use_src_user_id=True,
-                       experiment_renames=None, use_threads=False, mlflow_client=None, report=None, workers=None):
+                       experiment_renames=None, use_threads=False, mlflow_client=None, report=None, workers=None,
+                       id_map=None):
     """Returns [(source experiment id, {source run id: destination RunInfo} or None if it failed)]."""
     client = mlflow_client or create_mlflow_client()
     report = report if report is not None else Report()
@@ -30,7 +31,7 @@ def import_experiments(input_dir, import_permissions=False, import_source_tags=F
         try:
             run_info_map = import_experiment(name, os.path.join(input_dir, exp["id"]), import_source_tags,
                                              import_permissions, use_src_user_id, mlflow_client=client,
-                                             report=report, workers=workers)
+                                             report=report, workers=workers, id_map=id_map)
         except Exception as ex:
             report.failed("experiments", exp["id"], describe_error(ex), name=name)
             _logger.error(f"Experiment '{name}' failed to import: {describe_error(ex)}")

@@ -4,6 +4,8 @@ import os
 import click
 from mlflow.entities import ViewType
 
+from mlflow_export_import.bulk.export_logged_models import export_experiment_logged_models
+from mlflow_export_import.bulk.export_traces import export_experiment_traces
 from mlflow_export_import.client.client_utils import create_mlflow_client
 from mlflow_export_import.common import describe_error, io_utils
 from mlflow_export_import.common.click_options import (
@@ -44,6 +46,8 @@ def export_experiment(experiment_id_or_name, output_dir, run_ids=None, export_pe
         run = client.get_run(run_or_id) if isinstance(run_or_id, str) else run_or_id
         if not _in_window(run, start_ms, until_ms):
             return None
+        if not isinstance(run_or_id, str) and getattr(run, "outputs", None) is not None:
+            run = client.get_run(run.info.run_id)  # search results lack the run's logged-model inputs
         return export_run_entity(client, run, os.path.join(output_dir, "runs", run.info.run_id),
                                  export_deleted_runs, report=report)
 
@@ -55,7 +59,10 @@ def export_experiment(experiment_id_or_name, output_dir, run_ids=None, export_pe
             _logger.error(f"Run '{run_id}' of experiment '{exp.name}' failed to export: {describe_error(ex)}")
         elif result is not None:
             ok_runs.append(run_id)
-    _write_experiment_file(client, exp, output_dir, ok_runs, failed_runs)
+    mlflow3_objects = _export_mlflow3_objects(client, exp, output_dir, ok_runs, report, workers,
+                                              filtered=bool(run_ids or start_ms or until_ms),
+                                              logged_models_filter=logged_models_filter)
+    _write_experiment_file(client, exp, output_dir, ok_runs, failed_runs, mlflow3_objects)
     report.copied("experiments")
     _logger.info(f"Exported experiment '{exp.name}': {len(ok_runs)} runs, {len(failed_runs)} failed")
     return len(ok_runs), len(failed_runs)
@@ -89,10 +96,30 @@ def experiment_to_dict(exp):
     return dct
 
 
-def _write_experiment_file(client, exp, output_dir, ok_runs, failed_runs):
+def _export_mlflow3_objects(client, exp, output_dir, ok_runs, report, workers, filtered, logged_models_filter):
+    """Logged models and traces under logged_models/ and traces/: with a run filter, only those of the exported
+    runs (and those of no run). Returns {kind: (ok ids, failed ids)} for the kinds the server has."""
+    run_ids = ok_runs if filtered else (logged_models_filter or {}).get(exp.experiment_id)
+    objects = {}
+    for kind, export_fn in (("logged_models", export_experiment_logged_models), ("traces", export_experiment_traces)):
+        try:
+            ok, failed = export_fn(client, exp.experiment_id, os.path.join(output_dir, kind), run_ids, report, workers)
+        except Exception as ex:
+            report.failed(kind, f"experiment {exp.experiment_id}", describe_error(ex), name=exp.name)
+            ok, failed = [], [f"experiment {exp.experiment_id}"]
+        if ok is not None:
+            objects[kind] = (ok, failed)
+    return objects
+
+
+def _write_experiment_file(client, exp, output_dir, ok_runs, failed_runs, mlflow3_objects=None):
     info = {"num_total_runs": len(ok_runs) + len(failed_runs), "num_ok_runs": len(ok_runs),
             "num_failed_runs": len(failed_runs), "failed_runs": failed_runs}
     mlflow_attr = {"experiment": experiment_to_dict(exp), "runs": ok_runs}
+    for kind, (ok, failed) in (mlflow3_objects or {}).items():
+        info[f"ok_{kind}"] = len(ok)
+        info[f"failed_{kind}"] = len(failed)
+        mlflow_attr[kind] = ok
     io_utils.write_export_file(output_dir, EXPERIMENT_FILE, __file__, mlflow_attr, info,
                                tracking_uri=client.tracking_uri)
 

@@ -8,10 +8,12 @@ from mlflow.entities import ViewType
 
 from mlflow_export_import.client.client_utils import create_mlflow_client
 from mlflow_export_import.common import MlflowExportImportException, describe_error, io_utils
+from mlflow_export_import.common import id_map as id_maps
 from mlflow_export_import.common.click_options import (
     opt_dst_notebook_dir, opt_experiment_name, opt_import_permissions, opt_import_source_tags, opt_input_dir,
     opt_report, opt_use_src_user_id, opt_workers)
 from mlflow_export_import.common.cli_utils import command, mk_client
+from mlflow_export_import.common.id_map import IdMap
 from mlflow_export_import.common.iterators import SearchRunsIterator
 from mlflow_export_import.common.logging_utils import get_logger
 from mlflow_export_import.common.parallel import map_bounded
@@ -20,15 +22,19 @@ from mlflow_export_import.common.source_tags import (
     ExportTags, ImportTags, fmt_timestamps, mk_source_tags_mlflow_tag, set_source_tags_for_field)
 from mlflow_export_import.experiment.export_experiment import EXPERIMENT_FILE
 from mlflow_export_import.experiment.nested_runs_utils import MLFLOW_PARENT_RUN_ID, depth_levels
+from mlflow_export_import.logged_model.import_logged_model import import_logged_models_dir, link_runs_to_models
 from mlflow_export_import.run.export_run import RUN_FILE
 from mlflow_export_import.run.import_run import RunImporter, read_run
+from mlflow_export_import.trace.import_trace import import_traces_dir
 
 _logger = get_logger(__name__)
 
 
 def import_experiment(experiment_name, input_dir, import_source_tags=False, import_permissions=False,
-                      use_src_user_id=True, dst_notebook_dir=None, mlflow_client=None, report=None, workers=None):
-    """Returns {source run id: destination RunInfo} for every run now in the destination."""
+                      use_src_user_id=True, dst_notebook_dir=None, mlflow_client=None, report=None, workers=None,
+                      id_map=None):
+    """Returns {source run id: destination RunInfo} for every run now in the destination. The runs, logged
+    models and traces imported are recorded in id_map when one is given."""
     client = mlflow_client or create_mlflow_client()
     report = report if report is not None else Report()
     mlflow_attr = io_utils.read_file_mlflow(os.path.join(input_dir, EXPERIMENT_FILE))
@@ -41,11 +47,29 @@ def import_experiment(experiment_name, input_dir, import_source_tags=False, impo
     run_dirs = _run_dirs(input_dir, mlflow_attr.get("runs"))
     importer = RunImporter(client, import_source_tags, use_src_user_id)
     run_info_map = _import_runs(client, importer, experiment_id, experiment_name, run_dirs, report, workers)
+    _import_mlflow3_objects(client, experiment_id, input_dir, run_dirs, run_info_map, report, workers, id_map)
     if src_exp.get("lifecycle_stage") == "deleted":
         client.delete_experiment(experiment_id)
     report.copied("experiments")
     _logger.info(f"Imported experiment '{experiment_name}': {len(run_info_map)} of {len(run_dirs)} runs")
     return run_info_map
+
+
+def _import_mlflow3_objects(client, experiment_id, input_dir, run_dirs, run_info_map, report, workers, id_map):
+    """Logged models (linked to the imported runs as source, inputs and outputs), then traces (linked to their
+    imported runs)."""
+    id_map = id_map if id_map is not None else IdMap()
+    run_id_map = {src: info.run_id for src, info in run_info_map.items()}
+    for src, dst in run_id_map.items():
+        id_map.put(id_maps.RUNS, src, dst)
+    models_dir = os.path.join(input_dir, "logged_models")
+    if os.path.isdir(models_dir):
+        import_logged_models_dir(client, models_dir, experiment_id, run_id_map, report, id_map, workers=workers)
+    link_runs_to_models(client, {src: run_dirs[src] for src in run_id_map}, run_id_map,
+                        id_map.items(id_maps.LOGGED_MODELS), report)
+    traces_dir = os.path.join(input_dir, "traces")
+    if os.path.isdir(traces_dir):
+        import_traces_dir(client, traces_dir, experiment_id, run_id_map, report, id_map, workers)
 
 
 def _create_or_update_experiment(client, name, src_exp, import_source_tags):

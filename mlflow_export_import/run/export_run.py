@@ -9,6 +9,7 @@ from mlflow_export_import.common import describe_error, io_utils
 from mlflow_export_import.common.click_options import opt_notebook_formats, opt_output_dir, opt_report, opt_run_id
 from mlflow_export_import.common.cli_utils import command, mk_client
 from mlflow_export_import.common.logging_utils import get_logger
+from mlflow_export_import.logged_model.export_logged_model import export_logged_model
 from mlflow_export_import.common.report import Report
 from mlflow_export_import.common.timestamp_utils import adjust_timestamps
 from mlflow_export_import.common.utils import strip_underscores
@@ -27,7 +28,10 @@ def export_run(run_id, output_dir, export_deleted_runs=False, skip_download_run_
     report = report if report is not None else Report()
     try:
         run = client.get_run(run_id)
-        return export_run_entity(client, run, output_dir, export_deleted_runs, skip_download_run_artifacts, report)
+        exported = export_run_entity(client, run, output_dir, export_deleted_runs, skip_download_run_artifacts, report)
+        if exported is not None and export_logged_models:
+            _export_run_logged_models(client, run, output_dir, report)
+        return exported
     except Exception as ex:
         if raise_exception:
             raise
@@ -57,6 +61,14 @@ def export_run_entity(client, run, output_dir, export_deleted_runs=False, skip_d
         report.copied("runs")
     _logger.debug(f"Exported run '{run_id}' to '{output_dir}'")
     return run
+
+
+def _export_run_logged_models(client, run, output_dir, report):
+    """The logged models the run uses or produced, next to run.json as <model_id>/ (the reference's layout)."""
+    model_ids = [m.model_id for m in (getattr(run.inputs, "model_inputs", None) or [])]
+    model_ids += [m.model_id for m in (getattr(getattr(run, "outputs", None), "model_outputs", None) or [])]
+    for model_id in dict.fromkeys(model_ids):
+        export_logged_model(model_id, os.path.join(output_dir, model_id), mlflow_client=client, report=report)
 
 
 def run_to_dict(client, run):

@@ -15,6 +15,7 @@ from mlflow_export_import.common.click_options import (
     bool_option, opt_dst_notebook_dir, opt_experiment_name, opt_import_source_tags, opt_input_dir, opt_report,
     opt_use_src_user_id)
 from mlflow_export_import.common.cli_utils import command, mk_client
+from mlflow_export_import.common.id_map import LOGGED_MODELS, IdMap
 from mlflow_export_import.common.logging_utils import get_logger
 from mlflow_export_import.common.mlflow_utils import set_experiment
 from mlflow_export_import.common.report import Report
@@ -44,7 +45,19 @@ def import_run(input_dir, experiment_name, import_source_tags=False, dst_noteboo
     run_id = importer.import_run(experiment_id, input_dir, run_dct, dst_parent_id)
     if report is not None:
         report.copied("runs")
+    if import_logged_models:
+        _import_run_logged_models(client, experiment_id, input_dir, run_dct["info"]["run_id"], run_id, report)
     return client.get_run(run_id), src_parent_id
+
+
+def _import_run_logged_models(client, experiment_id, input_dir, src_run_id, run_id, report):
+    """The logged models export-run wrote next to run.json, then the run's model inputs and outputs."""
+    # Imported here: the logged model importer itself imports this module.
+    from mlflow_export_import.logged_model.import_logged_model import import_logged_models_dir, link_runs_to_models
+    report = report if report is not None else Report()
+    id_map = IdMap()
+    import_logged_models_dir(client, input_dir, experiment_id, {src_run_id: run_id}, report, id_map)
+    link_runs_to_models(client, {src_run_id: input_dir}, {src_run_id: run_id}, id_map.items(LOGGED_MODELS), report)
 
 
 def read_run(input_dir):
@@ -221,7 +234,7 @@ def main(input_dir, experiment_name, import_source_tags, use_src_user_id, dst_no
         client = mk_client()
         try:
             run, _ = import_run(input_dir, experiment_name, import_source_tags, dst_notebook_dir, use_src_user_id,
-                                mlmodel_fix, mlflow_client=client, report=report)
+                                mlmodel_fix, import_logged_models=True, mlflow_client=client, report=report)
             click.echo(f"Imported run '{run.info.run_id}' into experiment '{experiment_name}'")
         except MlflowExportImportException as ex:
             report.failed("runs", input_dir, ex.message)
