@@ -44,6 +44,8 @@ def import_experiment(experiment_name, input_dir, import_source_tags=False, impo
             http_status_code=400)
     src_exp = mlflow_attr["experiment"]
     experiment_id = _create_or_update_experiment(client, experiment_name, src_exp, import_source_tags)
+    if id_map is not None and src_exp.get("experiment_id") is not None:
+        id_map.put(id_maps.EXPERIMENTS, str(src_exp["experiment_id"]), experiment_id)
     run_dirs = _run_dirs(input_dir, mlflow_attr.get("runs"))
     importer = RunImporter(client, import_source_tags, use_src_user_id)
     run_info_map = _import_runs(client, importer, experiment_id, experiment_name, run_dirs, report, workers)
