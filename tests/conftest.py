@@ -13,6 +13,7 @@ TOOLS_DIR = os.path.join(SHARED_DIR, "tools")
 
 os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
 os.environ.setdefault("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "2")
+os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
 os.environ.pop("MLFLOW_TRACKING_URI", None)
 
 
@@ -97,8 +98,8 @@ def count_tool():
 def census_diff(count_tool):
     """census_diff(src_uri, dst_uri) -> {section: problems} for every section that differs."""
     def diff(src_uri, dst_uri, artifact_hash=True):
-        src = count_tool.Census(src_uri, threads=4, artifact_hash=artifact_hash).build()
-        dst = count_tool.Census(dst_uri, threads=4, artifact_hash=artifact_hash).build()
+        src = _census(count_tool, src_uri, artifact_hash)
+        dst = _census(count_tool, dst_uri, artifact_hash)
         report = count_tool.diff(src, dst)
         problems = {}
         for name, sec in report["sections"].items():
@@ -107,3 +108,19 @@ def census_diff(count_tool):
                                                       "changed_fields", "changed_examples")}
         return problems
     return diff
+
+
+def _census(count_tool, uri, artifact_hash):
+    """count.py's census sets MLflow's global tracking and registry URIs: put them back afterwards."""
+    import mlflow
+    saved_env = {k: os.environ.get(k) for k in ("MLFLOW_TRACKING_URI", "MLFLOW_REGISTRY_URI")}
+    try:
+        return count_tool.Census(uri, threads=4, artifact_hash=artifact_hash).build()
+    finally:
+        mlflow.set_tracking_uri(None)
+        mlflow.set_registry_uri(None)
+        for key, value in saved_env.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value

@@ -5,8 +5,10 @@ import time
 
 import click
 
+from mlflow_export_import.bulk.export_evaluation_datasets import export_evaluation_datasets
 from mlflow_export_import.bulk.export_experiments import export_experiments
 from mlflow_export_import.bulk.export_models import MANIFEST_FILE, _export_models
+from mlflow_export_import.bulk.export_prompts import export_prompts
 from mlflow_export_import.client.client_utils import create_mlflow_client
 from mlflow_export_import.common import io_utils
 from mlflow_export_import.common.click_options import (
@@ -33,8 +35,10 @@ def export_all(output_dir, run_start_time=None, runs_until=None, stages="", expo
                                    run_start_time, runs_until, export_deleted_runs, notebook_formats, use_threads,
                                    mlflow_client=client, report=report, workers=workers)
     status = {"models": models_info, "experiments": exps_info}
-    status.update(export_prompts_step(client, output_dir, report))
-    status.update(export_evaluation_datasets_step(client, output_dir, report))
+    status["prompts"] = export_prompts(os.path.join(output_dir, "prompts"), mlflow_client=client, report=report,
+                                       workers=workers)
+    status["evaluation_datasets"] = export_evaluation_datasets(
+        os.path.join(output_dir, "evaluation_datasets"), mlflow_client=client, report=report, workers=workers)
     status["duration"] = round(time.time() - start, 1)
     info = {"options": {"stages": stages or ALL_STAGES, "export_latest_versions": export_latest_versions,
                         "export_permissions": export_permissions, "export_deleted_runs": export_deleted_runs,
@@ -43,17 +47,6 @@ def export_all(output_dir, run_start_time=None, runs_until=None, stages="", expo
             "status": status}
     io_utils.write_export_file(output_dir, MANIFEST_FILE, __file__, {}, info, tracking_uri=client.tracking_uri)
     return info
-
-
-def export_prompts_step(client, output_dir, report):
-    """Step of the prompt exporter (another module): writes output_dir/prompts/, returns {"prompts": summary}."""
-    return {}
-
-
-def export_evaluation_datasets_step(client, output_dir, report):
-    """Step of the evaluation-dataset exporter (another module): writes output_dir/evaluation_datasets/,
-    returns {"evaluation_datasets": summary}."""
-    return {}
 
 
 @click.command("export-all")

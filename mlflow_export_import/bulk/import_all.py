@@ -1,10 +1,13 @@
 """Import an export-all directory: experiments, registered models (one IdMap through every step), then the
 prompts and evaluation datasets."""
+import os
 import time
 
 import click
 
+from mlflow_export_import.bulk.import_evaluation_datasets import import_evaluation_datasets
 from mlflow_export_import.bulk.import_models import import_models, opt_model_rename_file
+from mlflow_export_import.bulk.import_prompts import import_prompts
 from mlflow_export_import.client.client_utils import create_mlflow_client
 from mlflow_export_import.common.click_options import (
     bool_option, opt_experiment_rename_file, opt_import_permissions, opt_import_source_tags, opt_input_dir,
@@ -25,22 +28,16 @@ def import_all(input_dir, delete_model, delete_prompt=False, delete_dataset=Fals
     result = {"models": import_models(input_dir, delete_model, import_permissions, import_source_tags,
                                       use_src_user_id, experiment_renames, model_renames, verbose, use_threads,
                                       mlflow_client=client, report=report, workers=workers, id_map=id_map)}
-    result.update(import_prompts_step(client, input_dir, delete_prompt, report, id_map))
-    result.update(import_evaluation_datasets_step(client, input_dir, delete_dataset, report, id_map))
+    prompts_dir = os.path.join(input_dir, "prompts")
+    if os.path.isdir(prompts_dir):
+        result["prompts"] = import_prompts(prompts_dir, delete_prompt, mlflow_client=client, report=report,
+                                           workers=workers)
+    datasets_dir = os.path.join(input_dir, "evaluation_datasets")
+    if os.path.isdir(datasets_dir):
+        result["evaluation_datasets"] = import_evaluation_datasets(
+            datasets_dir, delete_dataset, mlflow_client=client, report=report, id_map=id_map, workers=workers)
     result["duration"] = round(time.time() - start, 1)
     return result
-
-
-def import_prompts_step(client, input_dir, delete_prompt, report, id_map):
-    """Step of the prompt importer (another module): reads input_dir/prompts/ if present, returns
-    {"prompts": summary}."""
-    return {}
-
-
-def import_evaluation_datasets_step(client, input_dir, delete_dataset, report, id_map):
-    """Step of the evaluation-dataset importer (another module): reads input_dir/evaluation_datasets/ if
-    present, returns {"evaluation_datasets": summary}."""
-    return {}
 
 
 @click.command("import-all")

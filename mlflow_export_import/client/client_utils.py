@@ -19,6 +19,7 @@ def create_mlflow_client(tracking_uri=None, registry_uri=None):
         registry_uri = registry_uri or tracking_uri
         tracking_uri = tracking_uri.replace("databricks-uc", "databricks", 1)
     tracking_uri = tracking_uri or os.environ.get("MLFLOW_TRACKING_URI") or mlflow.get_tracking_uri()
+    registry_uri = registry_uri or os.environ.get("MLFLOW_REGISTRY_URI") or tracking_uri
     return MlflowClient(tracking_uri, registry_uri=registry_uri)
 
 

@@ -1,0 +1,222 @@
+"""Import prompt versions (our prompt.json or the reference's): versions in numeric order, keeping the source
+version numbers where the destination allows it, never a second copy of a version already there (versions are
+matched on their immutable content), then the prompt's description, tags, experiments and aliases."""
+import json
+import os
+
+import click
+from mlflow.exceptions import MlflowException
+from mlflow.prompt.constants import PROMPT_EXPERIMENT_IDS_TAG_KEY
+
+from mlflow_export_import.client.client_utils import create_mlflow_client
+from mlflow_export_import.common import MlflowExportImportException, io_utils
+from mlflow_export_import.common.click_options import bool_option, opt_input_dir, opt_report
+from mlflow_export_import.common.cli_utils import command, mk_client
+from mlflow_export_import.common.iterators import BaseIterator
+from mlflow_export_import.common.logging_utils import get_logger
+from mlflow_export_import.common.report import Report
+from mlflow_export_import.prompt.export_prompt import (
+    KIND, PROMPT_FILE, VERSION_KIND, check_prompts_supported, record_failure)
+
+FILLER_TEMPLATE = "(placeholder written by mlflow-export-import to keep version numbers; deleted)"
+MAX_FILLERS = 1000
+
+_logger = get_logger(__name__)
+
+
+def import_prompt(input_dir, prompt_name=None, delete_prompt=False, mlflow_client=None, report=None):
+    """Import the prompt version of input_dir/prompt.json, as prompt_name if given.
+    Returns (name, version) when created, (name, None) when the version was already there, None on failure."""
+    client = mlflow_client or create_mlflow_client()
+    report = report if report is not None else Report()
+    path = os.path.join(input_dir, PROMPT_FILE)
+    try:
+        src = read_prompt_file(path)
+    except Exception as ex:
+        record_failure(client, report, VERSION_KIND, path, ex, "import")
+        return None
+    name = prompt_name or src["name"]
+    dst_version, created = import_prompt_versions(client, name, [src], delete_prompt, report).get(
+        src["version"], (None, False))
+    if dst_version is None:
+        return None
+    return name, (dst_version if created else None)
+
+
+def read_prompt_file(path):
+    dct = io_utils.read_file_mlflow(path).get("prompt")
+    if not isinstance(dct, dict) or not dct.get("name") or dct.get("version") is None or "template" not in dct:
+        raise MlflowExportImportException(f"Corrupt export file '{path}': no prompt name, version and template",
+                                          http_status_code=400)
+    try:
+        return {**dct, "version": int(dct["version"])}
+    except (TypeError, ValueError):
+        raise MlflowExportImportException(f"Corrupt export file '{path}': version '{dct['version']}' is not a number",
+                                          http_status_code=400)
+
+
+def import_prompt_versions(client, name, src_versions, delete_prompt=False, report=None):
+    """Import the versions (dicts of prompt.json) of one prompt, then its metadata.
+    Returns {src version: (dst version, created)}; {} if the prompt failed."""
+    report = report if report is not None else Report()
+    src_versions = sorted(src_versions, key=lambda v: v["version"])
+    try:
+        check_prompts_supported(client)
+        if delete_prompt:
+            delete_prompt_if_exists(client, name)
+        created_prompt = create_prompt_if_missing(client, name, src_versions)
+        dst_versions = [] if created_prompt else list_dst_versions(client, name)
+    except Exception as ex:
+        record_failure(client, report, KIND, name, ex, "import")
+        return {}
+    result = {}
+    for src in src_versions:
+        obj_id = f"{name}/v{src['version']}"
+        try:
+            match = find_same_version(src, dst_versions, [v for v, _ in result.values()])
+            if match is not None:
+                sync_version_tags(client, name, match, src, dst_versions)
+                result[src["version"]] = (match, False)
+                report.skipped(VERSION_KIND, obj_id, f"already in the destination as version {match}")
+                continue
+            pv = create_version(client, name, src, dst_versions)
+            dst_versions.append(pv)
+            result[src["version"]] = (int(pv.version), True)
+            report.copied(VERSION_KIND)
+        except Exception as ex:
+            record_failure(client, report, VERSION_KIND, obj_id, ex, "import")
+    try:
+        import_prompt_metadata(client, name, src_versions, {s: d for s, (d, _) in result.items()})
+    except Exception as ex:
+        record_failure(client, report, KIND, name, ex, "import its description, tags and aliases")
+        return result
+    if any(created for _, created in result.values()):
+        report.copied(KIND)
+    else:
+        report.skipped(KIND, name, "no new version")
+    return result
+
+
+def delete_prompt_if_exists(client, name):
+    if client.get_prompt(name) is None:
+        return
+    for pv in list_dst_versions(client, name):  # a Unity Catalog prompt must be empty before it is deleted
+        client.delete_prompt_version(name, str(pv.version))
+    client.delete_prompt(name)
+
+
+def create_prompt_if_missing(client, name, src_versions):
+    if client.get_prompt(name) is not None:
+        return False
+    info = src_versions[0].get("prompt_info") or {}
+    description = info.get("description") if "description" in info else src_versions[0].get("commit_message")
+    try:
+        client.create_prompt(name, description=description, tags=info.get("tags") or None)
+    except MlflowException as ex:
+        if ex.error_code == "RESOURCE_ALREADY_EXISTS" and client.get_prompt(name) is None:
+            raise MlflowExportImportException(
+                ex, f"A registered model named '{name}' exists in the destination: it cannot also be a prompt")
+        if ex.error_code != "RESOURCE_ALREADY_EXISTS":
+            raise
+        return False
+    return True
+
+
+def list_dst_versions(client, name):
+    return sorted(BaseIterator(client.search_prompt_versions, 1000, name=name), key=lambda pv: int(pv.version))
+
+
+def content_key(dct):
+    """What never changes in a prompt version: its template, commit message, response format and model config."""
+    return (json.dumps(dct.get("template"), sort_keys=True), dct.get("commit_message") or "",
+            json.dumps(dct.get("response_format"), sort_keys=True),
+            json.dumps(dct.get("model_config"), sort_keys=True))
+
+
+def pv_content(pv):
+    return {"template": pv.template, "commit_message": pv.commit_message, "response_format": pv.response_format,
+            "model_config": pv.model_config}
+
+
+def find_same_version(src, dst_versions, taken):
+    """The destination version with the source's content (the same number first), not yet matched."""
+    key, taken = content_key(src), set(taken)
+    same = [int(pv.version) for pv in dst_versions
+            if int(pv.version) not in taken and content_key(pv_content(pv)) == key]
+    if not same:
+        return None
+    return src["version"] if src["version"] in same else same[0]
+
+
+def sync_version_tags(client, name, version, src, dst_versions):
+    dst = next(pv for pv in dst_versions if int(pv.version) == version)
+    for key, value in (src.get("tags") or {}).items():
+        if (dst.tags or {}).get(key) != value:
+            client.set_prompt_version_tag(name, str(version), key, value)
+
+
+def create_version(client, name, src, dst_versions):
+    """Create the version; when the destination's next number is below the source's (source versions were
+    deleted), numbered placeholders are created and deleted first so that the version keeps its number."""
+    next_number = max([int(pv.version) for pv in dst_versions], default=0) + 1
+    for _ in range(min(src["version"] - next_number, MAX_FILLERS)):
+        filler = client.create_prompt_version(name, FILLER_TEMPLATE, description="placeholder")
+        client.delete_prompt_version(name, str(filler.version))
+    template = src["template"]
+    if src.get("prompt_type") == "chat" and isinstance(template, str):
+        template = json.loads(template)
+    pv = client.create_prompt_version(name, template, description=src.get("commit_message"),
+                                      tags=src.get("tags") or None, response_format=src.get("response_format"),
+                                      model_config=src.get("model_config"))
+    if int(pv.version) != src["version"]:
+        _logger.info(f"Prompt '{name}' version {src['version']} imported as version {pv.version}")
+    return pv
+
+
+def import_prompt_metadata(client, name, src_versions, version_map):
+    """Description, tags, experiments and aliases of the prompt. A reference export has none of them: as its
+    importer (register_prompt) would, the version tags become prompt tags."""
+    info = src_versions[-1].get("prompt_info")
+    if info is None:
+        for src in src_versions:
+            for key, value in (src.get("tags") or {}).items():
+                client.set_prompt_tag(name, key, value)
+        return
+    prompt = client.get_prompt(name)
+    if "description" in info and (prompt.description or None) != (info["description"] or None):
+        client._get_registry_client().update_registered_model(name, info["description"] or "")
+    for key, value in (info.get("tags") or {}).items():
+        if prompt.tags.get(key) != value:
+            client.set_prompt_tag(name, key, value)
+    link_experiments(client, name, info, prompt.tags.get(PROMPT_EXPERIMENT_IDS_TAG_KEY, ""))
+    for alias, src_version in (info.get("aliases") or {}).items():
+        dst_version = version_map.get(int(src_version))
+        if dst_version is not None:
+            client.set_prompt_alias(name, alias, int(dst_version))
+
+
+def link_experiments(client, name, info, current):
+    """The prompt's experiment links, by experiment name (source ids mean nothing in the destination)."""
+    ids = [x for x in current.split(",") if x]
+    for exp_name in info.get("experiment_names") or []:
+        exp = client.get_experiment_by_name(exp_name) if exp_name else None
+        if exp is not None and exp.experiment_id not in ids:
+            ids.append(exp.experiment_id)
+    value = f",{','.join(ids)}," if ids else ""
+    if value and value != current:
+        client.set_prompt_tag(name, PROMPT_EXPERIMENT_IDS_TAG_KEY, value)
+
+
+@click.command("import-prompt")
+@opt_input_dir
+@click.option("--prompt-name", type=str, default=None, help="Destination prompt name. Default: the source name.")
+@bool_option("--delete-prompt", "Delete the destination prompt (all its versions) first if it exists.")
+@opt_report
+def main(input_dir, prompt_name, delete_prompt, report_file):
+    """Import one prompt version exported by export-prompt."""
+    with command("import-prompt", locals(), report_file) as report:
+        import_prompt(input_dir, prompt_name, delete_prompt, mlflow_client=mk_client(), report=report)
+
+
+if __name__ == "__main__":
+    main()
