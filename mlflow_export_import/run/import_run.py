@@ -28,6 +28,9 @@ MLFLOW_PARENT_RUN_ID = "mlflow.parentRunId"
 MLFLOW_USER = "mlflow.user"
 MLFLOW_RUN_NAME = "mlflow.runName"
 
+FILL_ATTEMPTS = 3
+TRANSIENT_SERVER_ERRORS = ("QueuePool limit", "database is locked", "Deadlock found", "UNIQUE constraint failed")
+
 _logger = get_logger(__name__)
 
 
@@ -112,13 +115,18 @@ class RunImporter:
                                          tags=self._creation_tags(run_dct, dst_parent_id),
                                          run_name=info.get("run_name") or run_dct["tags"].get(MLFLOW_RUN_NAME))
             run_id = run.info.run_id
-        try:
-            self._fill(run_id, input_dir, run_dct)
-        except Exception as ex:
-            self._discard(run_id)
-            raise MlflowExportImportException(
-                ex, f"Run '{info['run_id']}' from '{input_dir}' failed to import: {describe_error(ex)}")
-        return run_id
+        for attempt in range(1, FILL_ATTEMPTS + 1):
+            try:
+                self._fill(run_id, input_dir, run_dct)
+                return run_id
+            except Exception as ex:
+                if attempt < FILL_ATTEMPTS and is_transient_write_error(ex):
+                    _logger.warning(f"Run '{info['run_id']}': {describe_error(ex)}; filling it again")
+                    time.sleep(2 * attempt)
+                    continue
+                self._discard(run_id)
+                raise MlflowExportImportException(
+                    ex, f"Run '{info['run_id']}' from '{input_dir}' failed to import: {describe_error(ex)}")
 
     def _creation_tags(self, run_dct, dst_parent_id):
         info, tags = run_dct["info"], run_dct["tags"]
@@ -157,18 +165,8 @@ class RunImporter:
         datasets = [DatasetInput(Dataset(**_dataset_fields(di["dataset"])),
                                  [InputTag(t["key"], t["value"]) for t in di.get("tags") or []])
                     for di in dataset_inputs]
-        if not datasets:
-            return
-        for attempt in range(3):
-            try:
-                self.client.log_inputs(run_id, datasets=datasets)
-                return
-            except MlflowException as ex:
-                # Two runs logging the same new dataset at once: one insert loses the race; the dataset
-                # exists now, so the retry links it.
-                if attempt == 2 or "UNIQUE constraint" not in ex.message and "IntegrityError" not in ex.message:
-                    raise
-                time.sleep(0.2 * (attempt + 1))
+        if datasets:
+            self.client.log_inputs(run_id, datasets=datasets)
 
     def _upload_artifacts(self, run_id, artifacts_dir):
         if not os.path.isdir(artifacts_dir) or not os.listdir(artifacts_dir):
@@ -205,6 +203,12 @@ class RunImporter:
             self.client.delete_run(run_id)
         except Exception as ex:
             _logger.warning(f"Could not mark the half-imported run '{run_id}' as failed: {describe_error(ex)}")
+
+
+def is_transient_write_error(ex):
+    """Errors a busy SQL-backed server answers with 400 (so MLflow's own 5xx retries never fire), or a lost
+    race between two runs logging the same new dataset: filling the run again succeeds."""
+    return isinstance(ex, MlflowException) and any(p in ex.message for p in TRANSIENT_SERVER_ERRORS)
 
 
 def find_mlmodel_files(artifacts_dir):
