@@ -17,6 +17,22 @@ os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
 os.environ.pop("MLFLOW_TRACKING_URI", None)
 
 
+@pytest.fixture(autouse=True)
+def restore_global_mlflow_uris():
+    """count.py's census (and MLflow fluent calls in checks) set MLflow's global tracking/registry URIs and
+    their environment variables; a later test must not inherit a server that has been stopped since."""
+    import mlflow
+    saved_env = {k: os.environ.get(k) for k in ("MLFLOW_TRACKING_URI", "MLFLOW_REGISTRY_URI")}
+    yield
+    mlflow.set_tracking_uri(None)
+    mlflow.set_registry_uri(None)
+    for key, value in saved_env.items():
+        if value is None:
+            os.environ.pop(key, None)
+        else:
+            os.environ[key] = value
+
+
 @pytest.fixture(scope="session")
 def servers_dir(tmp_path_factory):
     return str(tmp_path_factory.mktemp("servers"))

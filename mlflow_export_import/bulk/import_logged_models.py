@@ -5,13 +5,12 @@ import click
 
 from mlflow_export_import.bulk.export_logged_models import LOGGED_MODELS_FILE
 from mlflow_export_import.client.client_utils import create_mlflow_client
-from mlflow_export_import.common import describe_error, io_utils
+from mlflow_export_import.common import io_utils
 from mlflow_export_import.common import id_map as id_maps
 from mlflow_export_import.common.click_options import opt_input_dir, opt_report, opt_workers
 from mlflow_export_import.common.cli_utils import command, mk_client
-from mlflow_export_import.common.mlflow_utils import set_experiment
 from mlflow_export_import.common.report import Report
-from mlflow_export_import.experiment.import_experiment import imported_runs
+from mlflow_export_import.experiment.import_experiment import destination_experiments
 from mlflow_export_import.logged_model.import_logged_model import import_logged_models_dir
 
 
@@ -22,14 +21,7 @@ def import_logged_models(input_dir, mlflow_client=None, report=None, id_map=None
     report = report if report is not None else Report()
     id_map = id_map if id_map is not None else id_maps.IdMap()
     experiments = io_utils.read_file_mlflow(os.path.join(input_dir, LOGGED_MODELS_FILE)).get("experiments") or []
-    for exp in experiments:
-        try:
-            experiment_id, _ = set_experiment(client, exp["name"])
-            run_id_map = {**{src: run.info.run_id for src, run in imported_runs(client, experiment_id).items()},
-                          **id_map.items(id_maps.RUNS)}
-        except Exception as ex:
-            report.failed("experiments", exp.get("id"), describe_error(ex), name=exp.get("name"))
-            continue
+    for exp, experiment_id, run_id_map in destination_experiments(client, experiments, id_map, report):
         import_logged_models_dir(client, input_dir, experiment_id, run_id_map, report, id_map, mlmodel_fix, workers,
                                  model_ids=exp.get("logged_models"))
     return id_map.items(id_maps.LOGGED_MODELS)

@@ -4,7 +4,6 @@ import os
 import tempfile
 
 import click
-from mlflow.entities import ViewType
 from mlflow.exceptions import MlflowException
 
 from mlflow_export_import.client.client_utils import create_mlflow_client
@@ -17,7 +16,7 @@ from mlflow_export_import.common.report import Report
 from mlflow_export_import.common.source_tags import ImportTags
 from mlflow_export_import.copy import copy_utils
 from mlflow_export_import.run.export_run import download_run_artifacts, run_to_dict
-from mlflow_export_import.run.import_run import MLFLOW_PARENT_RUN_ID, RunImporter
+from mlflow_export_import.run.import_run import MLFLOW_PARENT_RUN_ID, RunImporter, find_earlier_import
 
 _logger = get_logger(__name__)
 
@@ -34,7 +33,7 @@ def _copy(src_run_id, dst_experiment_name, src_client=None, dst_client=None, rep
     report = report if report is not None else Report()
     src_run = get_run(src_client, src_run_id)
     experiment_id = copy_utils.create_experiment(dst_client, dst_experiment_name)
-    earlier = _earlier_copy(dst_client, experiment_id, src_run_id)
+    earlier = find_earlier_import(dst_client, experiment_id, src_run_id)
     if earlier is not None and earlier.data.tags.get(ImportTags.STATE) == ImportTags.STATE_DONE:
         _logger.info(f"Run '{src_run_id}' was already copied to '{dst_experiment_name}' as run "
                      f"'{earlier.info.run_id}'")
@@ -61,21 +60,12 @@ def get_run(client, run_id):
 def _copy_run(src_client, src_run, dst_client, experiment_id, earlier):
     run_dct = run_to_dict(src_client, src_run)
     src_parent_id = run_dct["tags"].get(MLFLOW_PARENT_RUN_ID)
-    dst_parent = _earlier_copy(dst_client, experiment_id, src_parent_id) if src_parent_id else None
+    dst_parent = find_earlier_import(dst_client, experiment_id, src_parent_id) if src_parent_id else None
     with tempfile.TemporaryDirectory(prefix="mlflow-copy-run-") as tmp:
         download_run_artifacts(src_client, src_run.info.run_id, os.path.join(tmp, "artifacts"))
         return RunImporter(dst_client).import_run(experiment_id, tmp, run_dct,
                                                   dst_parent.info.run_id if dst_parent else None,
                                                   reuse_run=earlier)
-
-
-def _earlier_copy(client, experiment_id, src_run_id):
-    """The run an earlier copy (or import) made from src_run_id in this experiment: a finished one first,
-    else one left half-done, which is then finished instead of creating a twin."""
-    runs = client.search_runs([experiment_id], filter_string=f"tags.`{ImportTags.SRC_RUN_ID}` = '{src_run_id}'",
-                              run_view_type=ViewType.ALL, max_results=100)
-    done = [r for r in runs if r.data.tags.get(ImportTags.STATE) == ImportTags.STATE_DONE]
-    return (done or runs or [None])[0]
 
 
 @click.command("copy-run")

@@ -16,6 +16,7 @@ from mlflow_export_import.common.cli_utils import command, mk_client
 from mlflow_export_import.common.id_map import IdMap
 from mlflow_export_import.common.iterators import SearchRunsIterator
 from mlflow_export_import.common.logging_utils import get_logger
+from mlflow_export_import.common.mlflow_utils import set_experiment
 from mlflow_export_import.common.parallel import map_bounded
 from mlflow_export_import.common.report import Report
 from mlflow_export_import.common.source_tags import (
@@ -121,6 +122,21 @@ def imported_runs(client, experiment_id):
         if src_id not in found or run.data.tags.get(ImportTags.STATE) == ImportTags.STATE_DONE:
             found[src_id] = run
     return found
+
+
+def destination_experiments(client, experiments, id_map, report):
+    """For each exported experiment entry ({id, name, ...}): (entry, destination experiment id created if
+    missing, {source run id: destination run id} of the runs imported there before). Entries that fail are
+    reported and left out."""
+    for exp in experiments:
+        try:
+            experiment_id, _ = set_experiment(client, exp["name"])
+            run_id_map = {**{src: run.info.run_id for src, run in imported_runs(client, experiment_id).items()},
+                          **id_map.items(id_maps.RUNS)}
+        except Exception as ex:
+            report.failed("experiments", exp.get("id"), describe_error(ex), name=exp.get("name"))
+            continue
+        yield exp, experiment_id, run_id_map
 
 
 def _import_runs(client, importer, experiment_id, experiment_name, run_dirs, report, workers):

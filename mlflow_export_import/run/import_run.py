@@ -6,7 +6,7 @@ import tempfile
 import time
 
 import click
-from mlflow.entities import Dataset, DatasetInput, InputTag, RunStatus
+from mlflow.entities import Dataset, DatasetInput, InputTag, RunStatus, ViewType
 from mlflow.exceptions import MlflowException
 
 from mlflow_export_import.client.client_utils import create_mlflow_client
@@ -82,12 +82,19 @@ def read_run(input_dir):
     return dct
 
 
+def find_earlier_import(client, experiment_id, src_run_id):
+    """The run an earlier import or copy made from src_run_id in this experiment: a finished one first,
+    else one left half-done (to be finished instead of getting a twin), else None."""
+    runs = client.search_runs([experiment_id], filter_string=f"tags.`{ImportTags.SRC_RUN_ID}` = '{src_run_id}'",
+                              run_view_type=ViewType.ALL, max_results=100)
+    done = [r for r in runs if r.data.tags.get(ImportTags.STATE) == ImportTags.STATE_DONE]
+    return (done or runs or [None])[0]
+
+
 def find_imported_run_id(client, experiment_id, src_run_id):
     """The destination run that a completed earlier import made from src_run_id, if any."""
-    runs = client.search_runs(
-        [experiment_id], filter_string=f"tags.`{ImportTags.SRC_RUN_ID}` = '{src_run_id}'", max_results=10)
-    done = [r for r in runs if r.data.tags.get(ImportTags.STATE) == ImportTags.STATE_DONE]
-    return done[0].info.run_id if done else None
+    run = find_earlier_import(client, experiment_id, src_run_id)
+    return run.info.run_id if run and run.data.tags.get(ImportTags.STATE) == ImportTags.STATE_DONE else None
 
 
 class RunImporter:
