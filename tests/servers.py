@@ -97,3 +97,19 @@ def start_all(servers, timeout=120, template_db=None):
             server.stop()
         raise
     return servers
+
+
+class FileStoreServer(MlflowServer):
+    """An MLflow server on a file store: no evaluation datasets (answers 500 FEATURE_DISABLED); trace spans
+    are kept in artifacts, not in the tracking store."""
+
+    def launch(self, template_db=None):
+        os.makedirs(self.dir, exist_ok=True)
+        self.port = self.port or free_port()
+        env = dict(os.environ, MLFLOW_ALLOW_FILE_STORE="true", MLFLOW_SERVER_ENABLE_JOB_EXECUTION="false")
+        env.pop("MLFLOW_TRACKING_URI", None)
+        self.log = open(os.path.join(self.dir, "server.log"), "ab")
+        self.proc = subprocess.Popen(
+            [MLFLOW_BIN, "server", "--backend-store-uri", os.path.join(self.dir, "mlruns"), "--host", "127.0.0.1",
+             "--port", str(self.port), "--workers", "1"],
+            stdout=self.log, stderr=subprocess.STDOUT, env=env, start_new_session=True)

@@ -1,7 +1,6 @@
 import json
 import os
 import shutil
-import subprocess
 
 import pytest
 from click.testing import CliRunner
@@ -18,7 +17,7 @@ from mlflow_export_import.evaluation_dataset.export_evaluation_dataset import ma
 from mlflow_export_import.evaluation_dataset.import_evaluation_dataset import (
     import_evaluation_dataset, main as import_dataset_main)
 from tests.conftest import FIXTURES_DIR
-from tests.servers import MLFLOW_BIN, MlflowServer
+from tests.servers import FileStoreServer
 
 os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")  # its thread races with CliRunner's environment
 
@@ -187,22 +186,6 @@ def test_bad_input_gives_one_clear_message(src_server, dst_server, uniq, tmp_pat
     res = CliRunner().invoke(import_datasets_main, ["--input-dir", str(tmp_path / "bulk_in")], env=env_dst)
     assert res.exit_code == 1 and "Corrupt export file" in res.output
     assert "Traceback" not in res.output
-
-
-class FileStoreServer(MlflowServer):
-    """An MLflow server on a file store: no evaluation datasets (answers 500 FEATURE_DISABLED)."""
-
-    def launch(self, template_db=None):
-        from tests.servers import free_port
-        os.makedirs(self.dir, exist_ok=True)
-        self.port = self.port or free_port()
-        env = dict(os.environ, MLFLOW_ALLOW_FILE_STORE="true", MLFLOW_SERVER_ENABLE_JOB_EXECUTION="false")
-        env.pop("MLFLOW_TRACKING_URI", None)
-        self.log = open(os.path.join(self.dir, "server.log"), "ab")
-        self.proc = subprocess.Popen(
-            [MLFLOW_BIN, "server", "--backend-store-uri", os.path.join(self.dir, "mlruns"), "--host", "127.0.0.1",
-             "--port", str(self.port), "--workers", "1"],
-            stdout=self.log, stderr=subprocess.STDOUT, env=env, start_new_session=True)
 
 
 def test_server_without_datasets_is_skipped_with_reason(servers_dir, src_client, uniq, tmp_path):

@@ -2,6 +2,8 @@ import json
 import os
 import shutil
 
+import mlflow
+
 from click.testing import CliRunner
 
 from mlflow_export_import.bulk.export_traces import main as export_traces_main
@@ -12,6 +14,7 @@ from mlflow_export_import.trace.export_trace import export_trace, main as export
 from mlflow_export_import.trace.import_trace import import_trace, main as import_trace_main
 from tests.conftest import FIXTURES_DIR
 from tests.mlflow3_workload import make_trace
+from tests.servers import FileStoreServer
 from tests.workload import make_run
 
 REQUEST_ID_ATTR = "mlflow.traceRequestId"
@@ -29,25 +32,28 @@ def _span_view(span):
             "attributes": attrs, "events": [(e.name, e.timestamp, e.attributes) for e in span.events]}
 
 
-def _assessment_view(a):
+def _assessment_view(a, with_time=True):
     return {"name": a.name, "type": type(a).__name__, "source": (a.source.source_type, a.source.source_id),
-            "rationale": a.rationale, "span_id": a.span_id, "value": a.value, "create": a.create_time_ms}
+            "rationale": a.rationale, "span_id": a.span_id, "value": a.value,
+            "create": a.create_time_ms if with_time else None}
 
 
-def assert_same_trace(src, dst, dst_run_id=None):
+def assert_same_trace(src, dst, dst_run_id=None, assessment_times=True):
     s, d = src.info, dst.info
     assert d.trace_id != s.trace_id
     assert (d.request_time, d.execution_duration, d.state) == (s.request_time, s.execution_duration, s.state)
     assert (d.request_preview, d.response_preview) == (s.request_preview, s.response_preview)
-    skip = ("mlflow.artifactLocation",)
+    skip = ("mlflow.artifactLocation", "mlflow.trace.spansLocation")  # where the server keeps spans
     assert {k: v for k, v in d.tags.items() if k not in skip and not k.startswith("mlflow_exim.")} == \
         {k: v for k, v in s.tags.items() if k not in skip}
-    meta_src = {k: v for k, v in s.trace_metadata.items() if k != "mlflow.sourceRun"}
-    assert {k: v for k, v in d.trace_metadata.items() if k != "mlflow.sourceRun"} == meta_src
+    # sourceRun is checked below; infoFinalized is stamped by SQL servers, whatever the source had
+    own = ("mlflow.sourceRun", "mlflow.trace.infoFinalized")
+    meta_src = {k: v for k, v in s.trace_metadata.items() if k not in own}
+    assert {k: v for k, v in d.trace_metadata.items() if k not in own} == meta_src
     assert d.trace_metadata.get("mlflow.sourceRun") == dst_run_id
     assert [_span_view(x) for x in dst.data.spans] == [_span_view(x) for x in src.data.spans]
-    assert sorted(map(str, map(_assessment_view, d.assessments))) == \
-        sorted(map(str, map(_assessment_view, s.assessments)))
+    assert sorted(str(_assessment_view(a, assessment_times)) for a in d.assessments) == \
+        sorted(str(_assessment_view(a, assessment_times)) for a in s.assessments)
 
 
 def test_trace_round_trip_keeps_spans_info_and_assessments(src_client, dst_client, uniq, tmp_path):
@@ -236,3 +242,31 @@ def test_server_without_mlflow3_objects_gets_skipped_not_a_traceback(src_server,
                                  env={"MLFLOW_TRACKING_URI": old_dst.uri})
         assert res.exit_code == 0, res.output
         assert res.output.count(f"not supported by {old_dst.uri}") == 2 and "Traceback" not in res.output
+
+
+def test_spans_kept_in_artifacts_round_trip_both_ways(servers_dir, src_client, dst_client, uniq, tmp_path):
+    """A file-store server keeps spans in the trace's artifacts, a SQL server in its tracking store: a trace
+    crosses from one kind to the other and back with every span, its info and its assessments."""
+    server = FileStoreServer(servers_dir, f"filestore-traces-{uniq}")
+    server.launch()
+    try:
+        server.wait_healthy(120)
+        fs_client = server.client()
+        # MLflow's own get_trace reads `mlflow-artifacts:` span files through the global tracking URI (the
+        # export code does not); the checks below use MLflow's reader, so point it at the file-store server.
+        mlflow.set_tracking_uri(server.uri)
+        fs_exp = fs_client.create_experiment(f"tr_fs_{uniq}")
+        fs_trace = make_trace(fs_client, fs_exp, "ask")
+        assert export_trace(fs_trace, str(tmp_path / "from_fs"), mlflow_client=fs_client) is not None
+        sql_info = import_trace(str(tmp_path / "from_fs"), f"tr_sql_{uniq}", mlflow_client=dst_client)
+        assert_same_trace(fs_client.get_trace(fs_trace), dst_client.get_trace(sql_info.trace_id))
+
+        sql_exp = src_client.create_experiment(f"tr_src_sql_{uniq}")
+        sql_trace = make_trace(src_client, sql_exp, "answer")
+        assert export_trace(sql_trace, str(tmp_path / "from_sql"), mlflow_client=src_client) is not None
+        fs_info = import_trace(str(tmp_path / "from_sql"), f"tr_fs_dst_{uniq}", mlflow_client=fs_client)
+        # a file store stamps assessments with its own creation time
+        assert_same_trace(src_client.get_trace(sql_trace), fs_client.get_trace(fs_info.trace_id),
+                          assessment_times=False)
+    finally:
+        server.stop()
