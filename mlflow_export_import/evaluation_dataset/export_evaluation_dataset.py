@@ -6,8 +6,9 @@ from mlflow.utils.rest_utils import http_request
 from mlflow.utils.uri import is_databricks_uri
 
 from mlflow_export_import.client.client_utils import create_mlflow_client
-from mlflow_export_import.common import MlflowExportImportException, describe_error, io_utils
-from mlflow_export_import.common.capabilities import is_unsupported, unsupported_reason
+from mlflow_export_import.common import MlflowExportImportException, io_utils
+from mlflow_export_import.common import capabilities
+from mlflow_export_import.common.capabilities import unsupported_reason
 from mlflow_export_import.common.click_options import opt_output_dir, opt_report
 from mlflow_export_import.common.cli_utils import command, mk_client
 from mlflow_export_import.common.iterators import BaseIterator
@@ -19,7 +20,7 @@ KIND = "evaluation_datasets"
 UNSUPPORTED_CODES = ("ENDPOINT_NOT_FOUND", "NOT_IMPLEMENTED", "FEATURE_DISABLED")
 
 
-class DatasetsUnsupported(Exception):
+class DatasetsUnsupported(capabilities.Unsupported):
     """The tracking server of this client has no evaluation datasets."""
 
 
@@ -42,10 +43,8 @@ def export_evaluation_dataset(output_dir, dataset_name=None, dataset_id=None, ml
 
 
 def record_failure(client, report, obj_id, ex, action):
-    if isinstance(ex, DatasetsUnsupported) or is_unsupported(ex):
-        report.skipped(KIND, obj_id, unsupported_reason(client))
-    else:
-        report.failed(KIND, obj_id, f"Evaluation dataset '{obj_id}' failed to {action}: {describe_error(ex)}")
+    capabilities.record_failure(report, KIND, obj_id, ex, unsupported_reason(client),
+                                f"Evaluation dataset '{obj_id}' failed to {action}")
 
 
 def store(client):

@@ -16,7 +16,8 @@ from mlflow.entities import LoggedModelInput, LoggedModelOutput, LoggedModelStat
 from mlflow_export_import.client.client_utils import create_mlflow_client
 from mlflow_export_import.common import MlflowExportImportException, describe_error, io_utils
 from mlflow_export_import.common import id_map as id_maps
-from mlflow_export_import.common.capabilities import is_unsupported, unsupported_reason
+from mlflow_export_import.common import capabilities
+from mlflow_export_import.common.capabilities import unsupported_reason
 from mlflow_export_import.common.click_options import (
     bool_option, opt_experiment_name, opt_input_dir, opt_report)
 from mlflow_export_import.common.cli_utils import command, mk_client
@@ -62,11 +63,8 @@ def import_logged_model(input_dir, experiment_name, run_id=None, mlmodel_fix=Tru
 
 
 def record_failure(client, report, input_dir, ex):
-    if is_unsupported(ex):
-        report.skipped(KIND, input_dir, unsupported_reason(client))
-    else:
-        report.failed(KIND, input_dir, describe_error(ex))
-        _logger.error(f"Logged model in '{input_dir}' failed to import: {describe_error(ex)}")
+    capabilities.record_failure(report, KIND, input_dir, ex, unsupported_reason(client),
+                                f"Logged model in '{input_dir}' failed to import")
 
 
 def read_logged_model(input_dir):

@@ -7,8 +7,8 @@ from mlflow.prompt.constants import PROMPT_EXPERIMENT_IDS_TAG_KEY
 from mlflow.prompt.registry_utils import is_prompt_supported_registry
 
 from mlflow_export_import.client.client_utils import create_mlflow_client
-from mlflow_export_import.common import MlflowExportImportException, describe_error, io_utils
-from mlflow_export_import.common.capabilities import is_unsupported
+from mlflow_export_import.common import MlflowExportImportException, io_utils
+from mlflow_export_import.common import capabilities
 from mlflow_export_import.common.click_options import opt_output_dir, opt_report
 from mlflow_export_import.common.cli_utils import command, mk_client
 from mlflow_export_import.common.iterators import BaseIterator
@@ -20,7 +20,7 @@ KIND = "prompts"
 VERSION_KIND = "prompt_versions"
 
 
-class PromptsUnsupported(Exception):
+class PromptsUnsupported(capabilities.Unsupported):
     """The registry of this client has no prompts."""
 
 
@@ -42,10 +42,8 @@ def export_prompt(prompt_name, prompt_version, output_dir, mlflow_client=None, r
 
 
 def record_failure(client, report, kind, obj_id, ex, action):
-    if isinstance(ex, PromptsUnsupported) or is_unsupported(ex):
-        report.skipped(kind, obj_id, unsupported_reason(client))
-    else:
-        report.failed(kind, obj_id, f"Prompt '{obj_id}' failed to {action}: {describe_error(ex)}")
+    capabilities.record_failure(report, kind, obj_id, ex, unsupported_reason(client),
+                                f"Prompt '{obj_id}' failed to {action}")
 
 
 def unsupported_reason(client):

@@ -22,6 +22,7 @@ from mlflow.tracing.utils.artifact_utils import get_artifact_uri_for_trace
 from mlflow_export_import.client.client_utils import create_mlflow_client
 from mlflow_export_import.common import MlflowExportImportException, describe_error, io_utils
 from mlflow_export_import.common import id_map as id_maps
+from mlflow_export_import.common import capabilities
 from mlflow_export_import.common.capabilities import is_unsupported, unsupported_reason
 from mlflow_export_import.common.click_options import opt_experiment_name, opt_input_dir, opt_report
 from mlflow_export_import.common.cli_utils import command, mk_client
@@ -57,11 +58,8 @@ def import_trace(input_dir, experiment_name, run_id=None, mlflow_client=None, re
 
 
 def record_failure(client, report, obj_id, ex):
-    if is_unsupported(ex):
-        report.skipped(KIND, obj_id, unsupported_reason(client))
-    else:
-        report.failed(KIND, obj_id, describe_error(ex))
-        _logger.error(f"Trace '{obj_id}' failed to import: {describe_error(ex)}")
+    capabilities.record_failure(report, KIND, obj_id, ex, unsupported_reason(client),
+                                f"Trace '{obj_id}' failed to import")
 
 
 def read_trace(input_dir):
