@@ -1,5 +1,5 @@
-"""An HTTP proxy on 127.0.0.1 that forwards to an MLflow server but answers a share of the requests itself
-with 429 or 503 (some with Retry-After), before forwarding: the server never sees those requests."""
+"""An HTTP proxy on 127.0.0.1 that forwards to an MLflow server but answers some requests itself, before
+forwarding (the server never sees those): by default a share of them with 429 or 503 (some with Retry-After)."""
 import random
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -10,8 +10,10 @@ HOP_HEADERS = {"connection", "keep-alive", "transfer-encoding", "content-length"
 
 
 class FaultProxy:
-    def __init__(self, target_uri, fault_rate=0.1, seed=7):
+    def __init__(self, target_uri, fault_rate=0.1, seed=7, answer=None):
+        """answer(path) -> (status, headers, body) to answer a request without forwarding it, or None to forward."""
         self.target = target_uri.rstrip("/")
+        self.answer = answer or self._random_fault
         self.fault_rate = fault_rate
         self.random = random.Random(seed)
         self.lock = threading.Lock()
@@ -32,13 +34,19 @@ class FaultProxy:
         self.server.shutdown()
         self.server.server_close()
 
-    def _fault(self):
+    def _fault(self, path):
+        fault = self.answer(path)
         with self.lock:
             self.requests += 1
+            self.faults += fault is not None
+        return fault
+
+    def _random_fault(self, path):
+        with self.lock:
             if self.random.random() >= self.fault_rate:
                 return None
-            self.faults += 1
-            return self.random.choice([(429, "1"), (503, "1"), (429, None), (503, None)])
+            status, retry_after = self.random.choice([(429, "1"), (503, "1"), (429, None), (503, None)])
+        return status, {"Retry-After": retry_after} if retry_after else {}, b""
 
     def _handler(self):
         proxy = self
@@ -52,14 +60,15 @@ class FaultProxy:
             def _relay(self):
                 length = int(self.headers.get("Content-Length") or 0)
                 body = self.rfile.read(length) if length else None
-                fault = proxy._fault()
+                fault = proxy._fault(self.path)
                 if fault:
-                    status, retry_after = fault
+                    status, headers, content = fault
                     self.send_response(status)
-                    if retry_after:
-                        self.send_header("Retry-After", retry_after)
-                    self.send_header("Content-Length", "0")
+                    for k, v in headers.items():
+                        self.send_header(k, v)
+                    self.send_header("Content-Length", str(len(content)))
                     self.end_headers()
+                    self.wfile.write(content)
                     return
                 headers = {k: v for k, v in self.headers.items() if k.lower() not in HOP_HEADERS}
                 resp = requests.request(self.command, proxy.target + self.path, data=body, headers=headers,

@@ -2,10 +2,7 @@ import json
 import os
 import shutil
 
-import pytest
 from click.testing import CliRunner
-from mlflow.tracking._model_registry import utils as registry_utils
-from mlflow.tracking._tracking_service import utils as tracking_utils
 
 from mlflow_export_import.bulk.export_evaluation_datasets import (
     export_evaluation_datasets, main as export_datasets_main)
@@ -19,23 +16,7 @@ from mlflow_export_import.evaluation_dataset.import_evaluation_dataset import (
 from tests.conftest import FIXTURES_DIR
 from tests.servers import FileStoreServer
 
-os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")  # its thread races with CliRunner's environment
-
 REFERENCE_EXPORT_ALL = os.path.join(FIXTURES_DIR, "reference-exports", "export-all")
-
-
-@pytest.fixture(autouse=True)
-def restore_global_uris():
-    """The census tool sets the global tracking and registry URIs (and their environment variables), which CLI
-    clients would then inherit."""
-    saved = tracking_utils._tracking_uri, registry_utils._registry_uri, dict(os.environ)
-    yield
-    tracking_utils._tracking_uri, registry_utils._registry_uri = saved[:2]
-    for key in ("MLFLOW_TRACKING_URI", "MLFLOW_REGISTRY_URI"):
-        if key in saved[2]:
-            os.environ[key] = saved[2][key]
-        else:
-            os.environ.pop(key, None)
 
 
 def store(client):

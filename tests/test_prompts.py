@@ -2,11 +2,8 @@ import json
 import os
 import shutil
 
-import pytest
 from click.testing import CliRunner
 from mlflow import MlflowClient
-from mlflow.tracking._model_registry import utils as registry_utils
-from mlflow.tracking._tracking_service import utils as tracking_utils
 
 from mlflow_export_import.bulk.export_prompts import export_prompts, main as export_prompts_main
 from mlflow_export_import.bulk.import_prompts import import_prompts, main as import_prompts_main
@@ -15,25 +12,9 @@ from mlflow_export_import.prompt.export_prompt import export_prompt, main as exp
 from mlflow_export_import.prompt.import_prompt import import_prompt, main as import_prompt_main
 from tests.conftest import FIXTURES_DIR
 
-os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")  # its thread races with CliRunner's environment
-
 REFERENCE_PROMPTS = os.path.join(FIXTURES_DIR, "reference-exports", "single", "prompts")
 PROMPT_SECTIONS = ("prompts", "prompt_versions")
 EXPERIMENT_IDS_TAG = "_mlflow_experiment_ids"
-
-
-@pytest.fixture(autouse=True)
-def restore_global_uris():
-    """The census tool sets the global tracking and registry URIs (and their environment variables), which CLI
-    clients would then inherit."""
-    saved = tracking_utils._tracking_uri, registry_utils._registry_uri, dict(os.environ)
-    yield
-    tracking_utils._tracking_uri, registry_utils._registry_uri = saved[:2]
-    for key in ("MLFLOW_TRACKING_URI", "MLFLOW_REGISTRY_URI"):
-        if key in saved[2]:
-            os.environ[key] = saved[2][key]
-        else:
-            os.environ.pop(key, None)
 
 
 def make_prompt(client, name):

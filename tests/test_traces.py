@@ -13,6 +13,7 @@ from mlflow_export_import.common.report import Report
 from mlflow_export_import.trace.export_trace import export_trace, main as export_trace_main
 from mlflow_export_import.trace.import_trace import import_trace, main as import_trace_main
 from tests.conftest import FIXTURES_DIR
+from tests.fault_proxy import FaultProxy
 from tests.mlflow3_workload import make_trace
 from tests.servers import FileStoreServer
 from tests.workload import make_run
@@ -167,52 +168,12 @@ def test_bad_trace_input_gives_one_clear_error(src_server, dst_server, uniq, tmp
     assert res.exit_code == 1 and "Corrupt export file" in res.output and "Traceback" not in res.output
 
 
-class OldServerProxy:
+def old_server_proxy(target_uri):
     """Forwards to an MLflow server but answers 404 for the MLflow 3 endpoints (logged models, traces), as a
     server from before them does."""
-
-    def __init__(self, target_uri):
-        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-        import threading
-        import requests
-        target = target_uri.rstrip("/")
-
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def log_message(self, *args):
-                pass
-
-            def _relay(self):
-                length = int(self.headers.get("Content-Length") or 0)
-                body = self.rfile.read(length) if length else None
-                if "logged-models" in self.path or "traces" in self.path:
-                    status, content, headers = 404, b"<h1>Not Found</h1>", {"Content-Type": "text/html"}
-                else:
-                    resp = requests.request(self.command, target + self.path, data=body, timeout=60,
-                                            headers={"Content-Type": self.headers.get("Content-Type", "")})
-                    status, content = resp.status_code, resp.content
-                    headers = {"Content-Type": resp.headers.get("Content-Type", "application/json")}
-                self.send_response(status)
-                for k, v in headers.items():
-                    self.send_header(k, v)
-                self.send_header("Content-Length", str(len(content)))
-                self.end_headers()
-                self.wfile.write(content)
-
-            do_GET = do_POST = do_PATCH = do_DELETE = _relay
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-        self.uri = f"http://127.0.0.1:{self.server.server_address[1]}"
-
-    def __enter__(self):
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc):
-        self.server.shutdown()
-        self.server.server_close()
+    not_found = (404, {"Content-Type": "text/html"}, b"<h1>Not Found</h1>")
+    return FaultProxy(target_uri, answer=lambda path: not_found if "logged-models" in path or "traces" in path
+                      else None)
 
 
 def test_server_without_mlflow3_objects_gets_skipped_not_a_traceback(src_server, dst_server, src_client, uniq,
@@ -226,7 +187,7 @@ def test_server_without_mlflow3_objects_gets_skipped_not_a_traceback(src_server,
     make_logged_model(src_client, exp_id, "lm", run_id)
     make_trace(src_client, exp_id, "t", run_id=run_id)
     full, partial = str(tmp_path / "full"), str(tmp_path / "partial")
-    with OldServerProxy(src_server.uri) as old_src:
+    with old_server_proxy(src_server.uri) as old_src:
         res = CliRunner().invoke(export_experiment_main, ["--experiment", name, "--output-dir", partial],
                                  env={"MLFLOW_TRACKING_URI": old_src.uri})
         assert res.exit_code == 0, res.output
@@ -237,7 +198,7 @@ def test_server_without_mlflow3_objects_gets_skipped_not_a_traceback(src_server,
     res = CliRunner().invoke(export_experiment_main, ["--experiment", name, "--output-dir", full],
                              env={"MLFLOW_TRACKING_URI": src_server.uri})
     assert res.exit_code == 0, res.output
-    with OldServerProxy(dst_server.uri) as old_dst:
+    with old_server_proxy(dst_server.uri) as old_dst:
         res = CliRunner().invoke(import_experiment_main, ["--experiment-name", name, "--input-dir", full],
                                  env={"MLFLOW_TRACKING_URI": old_dst.uri})
         assert res.exit_code == 0, res.output
