@@ -232,8 +232,8 @@ def test_existing_destination_version_is_not_duplicated(src_server, dst_server, 
     second = CliRunner().invoke(copy_model_version.main, args)
 
     assert first.exit_code == 0, first.output
-    assert second.exit_code == 1
-    assert f"already exists in model 'cmv-twice-{uniq}' as version 1" in second.output
+    assert second.exit_code == 0, second.output
+    assert f"already copied as version 1 of model 'cmv-twice-{uniq}'" in second.output
     assert len(_versions(dst_client, f"cmv-twice-{uniq}")) == 1
     exp = dst_client.get_experiment_by_name(f"cmv-twice-{uniq}")
     assert len(dst_client.search_runs([exp.experiment_id])) == 1

@@ -9,6 +9,7 @@ from mlflow_export_import.client.client_utils import create_mlflow_client
 from mlflow_export_import.common import MlflowExportImportException, io_utils
 from mlflow_export_import.common.capabilities import unsupported_reason
 from mlflow_export_import.common.click_options import (
+    opt_dry_run,
     bool_option, opt_input_dir, opt_report, opt_use_threads, opt_workers)
 from mlflow_export_import.common.cli_utils import command, mk_client
 from mlflow_export_import.common.parallel import map_bounded
@@ -66,10 +67,15 @@ def sibling_experiment_names(input_dir):
 @bool_option("--delete-evaluation-dataset", "Delete destination datasets of the same names first.")
 @opt_use_threads
 @opt_workers
+@opt_dry_run
 @opt_report
-def main(input_dir, delete_evaluation_dataset, use_threads, workers, report_file):
+def main(input_dir, delete_evaluation_dataset, use_threads, workers, dry_run, report_file):
     """Import the evaluation datasets exported by export-evaluation-datasets."""
-    with command("import-evaluation-datasets", locals(), report_file) as report:
+    with command("import-evaluation-datasets", locals(), report_file, dry_run=dry_run) as report:
+        if dry_run:
+            from mlflow_export_import import dry_run as plans  # it imports every import module
+            plans.plan_datasets(mk_client(read_only=True), plans.subdirs(input_dir), delete_evaluation_dataset, report)
+            return
         import_evaluation_datasets(input_dir, delete_evaluation_dataset, use_threads, mlflow_client=mk_client(),
                                    report=report, workers=workers)
 

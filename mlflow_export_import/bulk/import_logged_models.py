@@ -7,7 +7,7 @@ from mlflow_export_import.bulk.export_logged_models import LOGGED_MODELS_FILE
 from mlflow_export_import.client.client_utils import create_mlflow_client
 from mlflow_export_import.common import io_utils
 from mlflow_export_import.common import id_map as id_maps
-from mlflow_export_import.common.click_options import opt_input_dir, opt_report, opt_workers
+from mlflow_export_import.common.click_options import opt_dry_run, opt_input_dir, opt_report, opt_workers
 from mlflow_export_import.common.cli_utils import command, mk_client
 from mlflow_export_import.common.report import Report
 from mlflow_export_import.experiment.import_experiment import destination_experiments
@@ -30,10 +30,16 @@ def import_logged_models(input_dir, mlflow_client=None, report=None, id_map=None
 @click.command("import-logged-models")
 @opt_input_dir
 @opt_workers
+@opt_dry_run
 @opt_report
-def main(input_dir, workers, report_file):
+def main(input_dir, workers, dry_run, report_file):
     """Import the logged models exported by export-logged-models."""
-    with command("import-logged-models", locals(), report_file) as report:
+    with command("import-logged-models", locals(), report_file, dry_run=dry_run) as report:
+        if dry_run:
+            from mlflow_export_import import dry_run as plans  # it imports every import module
+            plans.plan_exported_experiments(mk_client(read_only=True), input_dir, LOGGED_MODELS_FILE, "logged_models",
+                                            plans.plan_logged_models_dir, report)
+            return
         import_logged_models(input_dir, mlflow_client=mk_client(), report=report, workers=workers)
 
 

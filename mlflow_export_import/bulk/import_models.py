@@ -13,6 +13,7 @@ from mlflow_export_import.client.client_utils import create_mlflow_client
 from mlflow_export_import.common import MlflowExportImportException, describe_error, io_utils
 from mlflow_export_import.common import id_map as id_maps
 from mlflow_export_import.common.click_options import (
+    opt_dry_run,
     bool_option, opt_experiment_rename_file, opt_import_permissions, opt_import_source_tags, opt_input_dir,
     opt_report, opt_use_src_user_id, opt_use_threads, opt_workers)
 from mlflow_export_import.common.cli_utils import command, mk_client
@@ -128,11 +129,17 @@ def opt_model_rename_file(f):
 @opt_use_threads
 @bool_option("--verbose", "Log the source -> destination version numbers.")
 @opt_workers
+@opt_dry_run
 @opt_report
 def main(input_dir, delete_model, import_permissions, experiment_rename_file, model_rename_file, import_source_tags,
-         use_src_user_id, use_threads, verbose, workers, report_file):
+         use_src_user_id, use_threads, verbose, workers, dry_run, report_file):
     """Import registered models and their experiments exported by export-models or export-all."""
-    with command("import-models", locals(), report_file) as report:
+    with command("import-models", locals(), report_file, dry_run=dry_run) as report:
+        if dry_run:
+            from mlflow_export_import import dry_run as plans  # it imports every import module
+            plans.plan_models(mk_client(read_only=True), input_dir, delete_model, experiment_rename_file,
+                              model_rename_file, report)
+            return
         import_models(input_dir, delete_model, import_permissions, import_source_tags, use_src_user_id,
                       experiment_rename_file, model_rename_file, verbose, use_threads, mlflow_client=mk_client(),
                       report=report, workers=workers)

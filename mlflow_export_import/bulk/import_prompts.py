@@ -7,6 +7,7 @@ import click
 from mlflow_export_import.client.client_utils import create_mlflow_client
 from mlflow_export_import.common import MlflowExportImportException
 from mlflow_export_import.common.click_options import (
+    opt_dry_run,
     bool_option, opt_input_dir, opt_report, opt_use_threads, opt_workers)
 from mlflow_export_import.common.cli_utils import command, mk_client
 from mlflow_export_import.common.parallel import map_bounded
@@ -70,10 +71,15 @@ def read_prompt_dirs(client, input_dir, report):
 @bool_option("--delete-prompt", "Delete destination prompts (all their versions) that exist first.")
 @opt_use_threads
 @opt_workers
+@opt_dry_run
 @opt_report
-def main(input_dir, delete_prompt, use_threads, workers, report_file):
+def main(input_dir, delete_prompt, use_threads, workers, dry_run, report_file):
     """Import the prompts exported by export-prompts."""
-    with command("import-prompts", locals(), report_file) as report:
+    with command("import-prompts", locals(), report_file, dry_run=dry_run) as report:
+        if dry_run:
+            from mlflow_export_import import dry_run as plans  # it imports every import module
+            plans.plan_prompts(mk_client(read_only=True), plans.subdirs(input_dir), delete_prompt, report)
+            return
         import_prompts(input_dir, delete_prompt, use_threads, mlflow_client=mk_client(), report=report,
                        workers=workers)
 

@@ -56,3 +56,20 @@ def _short(ex):
     if "Max retries exceeded" in text or "Failed to resolve" in str(ex):
         return "the host does not answer"
     return text[:200]
+
+
+WRITE_PREFIXES = ("create_", "log_", "set_", "delete_", "update_", "restore_", "rename_", "transition_",
+                  "finalize_", "register_", "link_", "upsert_", "start_", "end_", "copy_")
+
+
+class ReadOnlyClient:
+    """An MlflowClient for --dry-run: it answers every read and refuses every write."""
+
+    def __init__(self, client):
+        self._client = client
+
+    def __getattr__(self, name):
+        if name.startswith(WRITE_PREFIXES):
+            raise MlflowExportImportException(f"dry run: '{name}' would write to the destination",
+                                              http_status_code=500)
+        return getattr(self._client, name)

@@ -7,7 +7,7 @@ from contextlib import contextmanager
 import click
 from mlflow.exceptions import MlflowException
 
-from mlflow_export_import.client.client_utils import check_server, create_mlflow_client
+from mlflow_export_import.client.client_utils import ReadOnlyClient, check_server, create_mlflow_client
 from mlflow_export_import.common import MlflowExportImportException, describe_error
 from mlflow_export_import.common.logging_utils import configure_logging, get_logger
 from mlflow_export_import.common.progress import Progress
@@ -22,17 +22,18 @@ def _context_option(name):
     return ctx.meta.get(name) if ctx else None
 
 
-def mk_client(tracking_uri=None, registry_uri=None):
-    """A client for a console script, checked to answer before any work starts, and rate-limited when
-    --max-requests-per-second is given."""
+def mk_client(tracking_uri=None, registry_uri=None, read_only=False):
+    """A client for a console script, checked to answer before any work starts, rate-limited when
+    --max-requests-per-second is given, and refusing writes when read_only (--dry-run)."""
     client = create_mlflow_client(tracking_uri, registry_uri)
     check_server(client)
     rps = _context_option("max_requests_per_second")
-    return RateLimitedClient(client, rps) if rps else client
+    client = RateLimitedClient(client, rps) if rps else client
+    return ReadOnlyClient(client) if read_only else client
 
 
 @contextmanager
-def command(name, options, report_file=None):
+def command(name, options, report_file=None, dry_run=False):
     os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
     os.environ.setdefault("MLFLOW_SUPPRESS_PRINTING_URL_TO_STDOUT", "true")
     configure_logging()
@@ -40,7 +41,7 @@ def command(name, options, report_file=None):
     for k, v in options.items():
         _logger.info(f"  {k}: {v}")
     progress = Progress(enabled=False) if _context_option("quiet") else Progress()
-    report = Report(name, progress)
+    report = Report(name, progress, dry_run=dry_run)
     try:
         yield report
     except (MlflowExportImportException, MlflowException, OSError, ValueError, KeyError) as ex:

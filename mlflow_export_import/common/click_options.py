@@ -122,6 +122,12 @@ def opt_report(f):
                         help="Also write the summary (counts and every failure) to this JSON file.")(f)
 
 
+def opt_dry_run(f):
+    return click.option("--dry-run", is_flag=True, default=False,
+                        help="Only list what would be created, skipped as already present, or refused; write "
+                             "nothing to the destination.")(f)
+
+
 def opt_tracking_uri(f):
     return click.option("--tracking-uri", type=str, default=None,
                         help="MLflow tracking URI. Default: $MLFLOW_TRACKING_URI.")(f)

@@ -10,8 +10,9 @@ COPIED, SKIPPED, FAILED = "copied", "skipped", "failed"
 
 
 class Report:
-    def __init__(self, command=None, progress=None):
+    def __init__(self, command=None, progress=None, dry_run=False):
         self.command = command
+        self.dry_run = dry_run
         self.progress = progress or Progress(enabled=False)
         self._lock = threading.Lock()
         self._counts = defaultdict(lambda: {COPIED: 0, SKIPPED: 0, FAILED: 0})
@@ -19,6 +20,7 @@ class Report:
         self.failures = []
         self.skips = []
         self.notes = []
+        self.planned = []
 
     def expect(self, kind, n):
         """Announce n more objects of a kind to come, so that progress can show an ETA."""
@@ -28,6 +30,13 @@ class Report:
     def copied(self, kind, n=1):
         with self._lock:
             self._counts[kind][COPIED] += n
+        self._show()
+
+    def would(self, kind, obj_id, action):
+        """A dry run's 'copied': what the import would do to the object (create it, finish it, update it)."""
+        with self._lock:
+            self._counts[kind][COPIED] += 1
+            self.planned.append({"type": kind, "id": obj_id, "action": action})
         self._show()
 
     def skipped(self, kind, obj_id, reason):
@@ -63,25 +72,38 @@ class Report:
         return bool(self.failures)
 
     def to_dict(self):
-        return {"command": self.command, "counts": {k: dict(v) for k, v in sorted(self._counts.items())},
-                "failures": list(self.failures), "skipped": list(self.skips), "notes": list(self.notes),
-                "ok": not self.failures}
+        dct = {"command": self.command, "counts": {k: dict(v) for k, v in sorted(self._counts.items())},
+               "failures": list(self.failures), "skipped": list(self.skips), "notes": list(self.notes),
+               "ok": not self.failures}
+        if self.dry_run:
+            dct.update(dry_run=True, planned=list(self.planned))
+        return dct
 
     def summary_lines(self):
         title = f"Summary of {self.command}" if self.command else "Summary"
+        if self.dry_run:
+            title = f"Dry run of {self.command or 'the import'}: nothing was written. It would do"
+        copied, failed = ("to copy", "refused") if self.dry_run else ("copied", "failed")
         lines = [title + ":"]
         for kind, c in sorted(self._counts.items()):
-            lines.append(f"  {kind + ':':22s} {c[COPIED]} copied, {c[SKIPPED]} skipped, {c[FAILED]} failed")
+            lines.append(f"  {kind + ':':22s} {c[COPIED]} {copied}, {c[SKIPPED]} skipped, {c[FAILED]} {failed}")
         if len(lines) == 1:
             lines.append("  nothing to do")
+        lines.extend(self._planned_lines())
         for s in self.skips[:50]:
             lines.append(f"  skipped {s['type']} {s['id']}: {s['reason']}")
         if len(self.skips) > 50:
             lines.append(f"  ... and {len(self.skips) - 50} more skipped (see --report)")
         for f in self.failures:
             name = f" ({f['name']})" if f.get("name") else ""
-            lines.append(f"  FAILED {f['type']} {f['id']}{name}: {f['reason']}")
+            lines.append(f"  {failed.upper()} {f['type']} {f['id']}{name}: {f['reason']}")
         lines.extend(f"  note: {n}" for n in self.notes)
+        return lines
+
+    def _planned_lines(self, limit=200):
+        lines = [f"  would {p['action']}" for p in self.planned[:limit]]
+        if len(self.planned) > limit:
+            lines.append(f"  ... and {len(self.planned) - limit} more (see --report)")
         return lines
 
     def write(self, path):

@@ -12,18 +12,20 @@ import mlflow
 from mlflow.entities import LoggedModelStatus
 from mlflow.exceptions import MlflowException
 
+from mlflow_export_import.client.client_utils import ReadOnlyClient
 from mlflow_export_import.common import MlflowExportImportException, describe_error, model_utils
-from mlflow_export_import.common.click_options import bool_option, opt_report
+from mlflow_export_import.common.click_options import bool_option, opt_dry_run, opt_report
 from mlflow_export_import.common.cli_utils import command
 from mlflow_export_import.common.io_utils import redact_uri
 from mlflow_export_import.common.id_map import LOGGED_MODELS, IdMap
 from mlflow_export_import.common.logging_utils import get_logger
 from mlflow_export_import.common.report import Report
-from mlflow_export_import.common.source_tags import ExportTags
+from mlflow_export_import.common.source_tags import ExportTags, ImportTags
 from mlflow_export_import.copy import copy_run, copy_utils
 from mlflow_export_import.model.model_utils import (
     SRC_MODEL_ID_TAG, check_version_source, find_dst_logged_model, logged_model_id_of, resolve_source)
 from mlflow_export_import.model_version.import_model_version import _import_model_version
+from mlflow_export_import.run.import_run import find_earlier_import
 
 LINEAGE_PREFIXES = ("src_version.", "src_client.", "dst_client.", "src_run.")
 SRC_RUN_LINEAGE_TAGS = ("mlflow.databricks.workspaceURL", "mlflow.databricks.webappURL",
@@ -60,7 +62,11 @@ def _copy(src_client, src_model_name, src_model_version, dst_client, dst_model_n
                                                             dst_experiment_name, report)
     else:
         dst_run_id, dst_source, model_id = src_vr.run_id, src_vr.source, logged_model_id_of(vr_dct)
-    _check_not_copied_yet(dst_client, dst_model_name, dst_run_id, dst_source, src_vr)
+    earlier = find_copied_version(dst_client, dst_model_name, dst_run_id, dst_source)
+    if earlier is not None:
+        report.skipped("model_versions", f"{src_model_name}/{src_vr.version}",
+                       f"already copied as version {earlier.version} of model '{dst_model_name}'")
+        return src_vr, earlier
     if copy_lineage_tags:
         vr_dct["tags"] = _with_lineage_tags(vr_dct["tags"], src_vr, src_run, src_client, dst_client, dst_model_name)
     existed = copy_utils.create_registered_model(dst_client, dst_model_name, src_model)
@@ -199,15 +205,48 @@ def _point_mlmodel_at(path, model_id, run_id):
         f.write(text)
 
 
-def _check_not_copied_yet(dst_client, dst_model_name, dst_run_id, dst_source, src_vr):
-    """A version of the destination model made from the same run and files already exists: copying again would
-    only duplicate it."""
+def find_copied_version(dst_client, dst_model_name, dst_run_id, dst_source):
+    """The version of the destination model an earlier copy made from the same run and files, if any."""
+    if not model_utils.model_exists(dst_client, dst_model_name):
+        return None
     for vr in model_utils.search_model_versions(dst_client, f"name='{model_utils.quote(dst_model_name)}'"):
         if vr.run_id == dst_run_id and vr.source == dst_source:
-            raise MlflowExportImportException(
-                f"Version {src_vr.version} of model '{src_vr.name}' already exists in model '{dst_model_name}' "
-                f"as version {vr.version} (same run '{dst_run_id}' and source '{dst_source}'): nothing copied",
-                http_status_code=409)
+            return vr
+    return None
+
+
+def plan_copy(src_client, src_model_name, src_model_version, dst_client, dst_model_name, dst_experiment_name,
+              report):
+    """--dry-run: the same checks of the source and destination as a copy, and what it would create."""
+    _get_registered_model(src_client, src_model_name)
+    src_vr = _get_version(src_client, src_model_name, src_model_version)
+    key = f"{src_model_name}/{src_vr.version}"
+    if dst_experiment_name:
+        _get_source_run(src_client, src_vr, required=True)
+        exp = dst_client.get_experiment_by_name(dst_experiment_name)
+        earlier = find_earlier_import(dst_client, exp.experiment_id, src_vr.run_id) if exp else None
+        if earlier is None or earlier.data.tags.get(ImportTags.STATE) != ImportTags.STATE_DONE:
+            report.would("runs", src_vr.run_id, f"copy run {src_vr.run_id} into experiment '{dst_experiment_name}'")
+            report.would("model_versions", key, f"create a version of model '{dst_model_name}'")
+            return
+        report.skipped("runs", src_vr.run_id, f"already copied as run '{earlier.info.run_id}'")
+        dst_run_id = earlier.info.run_id
+        copied = [vr for vr in _versions_if_any(dst_client, dst_model_name) if vr.run_id == dst_run_id]
+    else:
+        _check_shared_tracking_server(src_client, dst_client, src_vr)
+        copied = [vr for vr in _versions_if_any(dst_client, dst_model_name)
+                  if vr.run_id == src_vr.run_id and vr.source == src_vr.source]
+    if copied:
+        report.skipped("model_versions", key, f"already copied as version {copied[0].version} of model "
+                                              f"'{dst_model_name}'")
+    else:
+        report.would("model_versions", key, f"create a version of model '{dst_model_name}'")
+
+
+def _versions_if_any(client, model_name):
+    if not model_utils.model_exists(client, model_name):
+        return []
+    return model_utils.search_model_versions(client, f"name='{model_utils.quote(model_name)}'")
 
 
 def _with_lineage_tags(tags, src_vr, src_run, src_client, dst_client, dst_model_name):
@@ -251,11 +290,17 @@ def _with_lineage_tags(tags, src_vr, src_run, src_client, dst_client, dst_model_
 @bool_option("--copy-lineage-tags", "Add source lineage info to the destination version as tags starting with "
              "'mlflow_exim'.")
 @bool_option("--verbose", "Verbose.")
+@opt_dry_run
 @opt_report
 def main(src_model, src_version, dst_model, src_registry_uri, dst_registry_uri, dst_experiment_name,
-         copy_permissions, copy_stages_and_aliases, copy_lineage_tags, verbose, report_file):
+         copy_permissions, copy_stages_and_aliases, copy_lineage_tags, verbose, dry_run, report_file):
     """Copy a registered model version (and, with --dst-experiment-name, its run) to another model."""
-    with command("copy-model-version", copy_utils.redact_options(locals()), report_file) as report:
+    with command("copy-model-version", copy_utils.redact_options(locals()), report_file, dry_run=dry_run) as report:
+        if dry_run:
+            plan_copy(copy_utils.mk_client(None, src_registry_uri), src_model, src_version,
+                      ReadOnlyClient(copy_utils.mk_client(None, dst_registry_uri)), dst_model, dst_experiment_name,
+                      report)
+            return
         src_vr, dst_vr = copy(src_model, src_version, dst_model, dst_experiment_name,
                               src_registry_uri=src_registry_uri, dst_registry_uri=dst_registry_uri,
                               copy_permissions=copy_permissions, copy_stages_and_aliases=copy_stages_and_aliases,

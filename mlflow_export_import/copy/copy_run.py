@@ -6,9 +6,9 @@ import tempfile
 import click
 from mlflow.exceptions import MlflowException
 
-from mlflow_export_import.client.client_utils import create_mlflow_client
+from mlflow_export_import.client.client_utils import ReadOnlyClient, create_mlflow_client
 from mlflow_export_import.common import MlflowExportImportException, describe_error
-from mlflow_export_import.common.click_options import opt_report
+from mlflow_export_import.common.click_options import opt_dry_run, opt_report
 from mlflow_export_import.common.cli_utils import command
 from mlflow_export_import.common.io_utils import redact_uri
 from mlflow_export_import.common.logging_utils import get_logger
@@ -46,6 +46,18 @@ def _copy(src_run_id, dst_experiment_name, src_client=None, dst_client=None, rep
     return dst_client.get_run(dst_run_id)
 
 
+def plan_copy(src_run_id, dst_experiment_name, src_client, dst_client, report):
+    """--dry-run: the run is copied, or finished when an earlier copy left it half-done, or skipped."""
+    get_run(src_client, src_run_id)
+    exp = dst_client.get_experiment_by_name(dst_experiment_name)
+    earlier = find_earlier_import(dst_client, exp.experiment_id, src_run_id) if exp else None
+    if earlier is not None and earlier.data.tags.get(ImportTags.STATE) == ImportTags.STATE_DONE:
+        report.skipped("runs", src_run_id, f"already copied as run '{earlier.info.run_id}'")
+    else:
+        verb = "finish the half-copied" if earlier is not None else "copy"
+        report.would("runs", src_run_id, f"{verb} run {src_run_id} into experiment '{dst_experiment_name}'")
+
+
 def get_run(client, run_id):
     """The run, or one clear error naming it and the server."""
     try:
@@ -75,10 +87,15 @@ def _copy_run(src_client, src_run, dst_client, experiment_id, earlier):
               type=str, default=None)
 @click.option("--dst-mlflow-uri", help="Destination MLflow tracking server URI. Default: $MLFLOW_TRACKING_URI.",
               type=str, default=None)
+@opt_dry_run
 @opt_report
-def main(run_id, experiment_name, src_mlflow_uri, dst_mlflow_uri, report_file):
+def main(run_id, experiment_name, src_mlflow_uri, dst_mlflow_uri, dry_run, report_file):
     """Copy a run to an experiment of the same or another tracking server."""
-    with command("copy-run", copy_utils.redact_options(locals()), report_file) as report:
+    with command("copy-run", copy_utils.redact_options(locals()), report_file, dry_run=dry_run) as report:
+        if dry_run:
+            plan_copy(run_id, experiment_name, copy_utils.mk_client(src_mlflow_uri),
+                      ReadOnlyClient(copy_utils.mk_client(dst_mlflow_uri)), report)
+            return
         dst_run = _copy(run_id, experiment_name, copy_utils.mk_client(src_mlflow_uri),
                         copy_utils.mk_client(dst_mlflow_uri), report)
         click.echo(f"Run '{run_id}' copied as run '{dst_run.info.run_id}' of experiment '{experiment_name}'")

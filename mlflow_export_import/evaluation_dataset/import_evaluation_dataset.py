@@ -9,7 +9,7 @@ import click
 from mlflow_export_import.client.client_utils import create_mlflow_client
 from mlflow_export_import.common import MlflowExportImportException, io_utils
 from mlflow_export_import.common import id_map as id_maps
-from mlflow_export_import.common.click_options import bool_option, opt_input_dir, opt_report
+from mlflow_export_import.common.click_options import opt_dry_run, bool_option, opt_input_dir, opt_report
 from mlflow_export_import.common.cli_utils import command, mk_client
 from mlflow_export_import.common.report import Report
 from mlflow_export_import.evaluation_dataset.export_evaluation_dataset import (
@@ -134,10 +134,16 @@ def record_key(record):
 @click.option("--evaluation-dataset-name", type=str, default=None,
               help="Destination dataset name. Default: the source name.")
 @bool_option("--delete-evaluation-dataset", "Delete destination datasets of the same name first.")
+@opt_dry_run
 @opt_report
-def main(input_dir, evaluation_dataset_name, delete_evaluation_dataset, report_file):
+def main(input_dir, evaluation_dataset_name, delete_evaluation_dataset, dry_run, report_file):
     """Import an evaluation dataset exported by export-evaluation-dataset."""
-    with command("import-evaluation-dataset", locals(), report_file) as report:
+    with command("import-evaluation-dataset", locals(), report_file, dry_run=dry_run) as report:
+        if dry_run:
+            from mlflow_export_import import dry_run as plans  # it imports every import module
+            plans.plan_datasets(mk_client(read_only=True), [input_dir], delete_evaluation_dataset, report,
+                                evaluation_dataset_name)
+            return
         import_evaluation_dataset(input_dir, evaluation_dataset_name, delete_evaluation_dataset,
                                   mlflow_client=mk_client(), report=report)
 

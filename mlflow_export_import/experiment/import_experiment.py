@@ -8,8 +8,10 @@ from mlflow.entities import ViewType
 
 from mlflow_export_import.client.client_utils import create_mlflow_client
 from mlflow_export_import.common import MlflowExportImportException, describe_error, io_utils
+from mlflow_export_import.common.io_utils import redact_uri
 from mlflow_export_import.common import id_map as id_maps
 from mlflow_export_import.common.click_options import (
+    opt_dry_run,
     opt_dst_notebook_dir, opt_experiment_name, opt_import_permissions, opt_import_source_tags, opt_input_dir,
     opt_report, opt_use_src_user_id, opt_workers)
 from mlflow_export_import.common.cli_utils import command, mk_client
@@ -28,6 +30,8 @@ from mlflow_export_import.run.export_run import RUN_FILE
 from mlflow_export_import.run.import_run import RunImporter, read_run
 from mlflow_export_import.trace.import_trace import import_traces_dir
 
+ALREADY_PRESENT = "already present (its runs, logged models and traces are counted on their own)"
+
 _logger = get_logger(__name__)
 
 
@@ -44,16 +48,19 @@ def import_experiment(experiment_name, input_dir, import_source_tags=False, impo
             f"Corrupt export file '{os.path.join(input_dir, EXPERIMENT_FILE)}': no 'mlflow.experiment' object",
             http_status_code=400)
     src_exp = mlflow_attr["experiment"]
-    experiment_id = _create_or_update_experiment(client, experiment_name, src_exp, import_source_tags)
+    experiment_id, created = _create_or_update_experiment(client, experiment_name, src_exp, import_source_tags)
     if id_map is not None and src_exp.get("experiment_id") is not None:
         id_map.put(id_maps.EXPERIMENTS, str(src_exp["experiment_id"]), experiment_id)
-    run_dirs = _run_dirs(input_dir, mlflow_attr.get("runs"))
+    run_dirs = run_dirs_of(input_dir, mlflow_attr.get("runs"))
     importer = RunImporter(client, import_source_tags, use_src_user_id)
     run_info_map = _import_runs(client, importer, experiment_id, experiment_name, run_dirs, report, workers)
     _import_mlflow3_objects(client, experiment_id, input_dir, run_dirs, run_info_map, report, workers, id_map)
     if src_exp.get("lifecycle_stage") == "deleted":
         client.delete_experiment(experiment_id)
-    report.copied("experiments")
+    if created:
+        report.copied("experiments")
+    else:
+        report.skipped("experiments", experiment_name, ALREADY_PRESENT)
     _logger.info(f"Imported experiment '{experiment_name}': {len(run_info_map)} of {len(run_dirs)} runs")
     return run_info_map
 
@@ -76,6 +83,7 @@ def _import_mlflow3_objects(client, experiment_id, input_dir, run_dirs, run_info
 
 
 def _create_or_update_experiment(client, name, src_exp, import_source_tags):
+    """Returns (experiment id, whether it was created)."""
     tags = dict(src_exp.get("tags") or {})
     if import_source_tags:
         tags.update(mk_source_tags_mlflow_tag(tags))
@@ -84,22 +92,29 @@ def _create_or_update_experiment(client, name, src_exp, import_source_tags):
         for key in ("creation_time", "last_update_time"):
             fmt_timestamps(key, src_exp, tags)
         tags = {k: v for k, v in tags.items() if not k.startswith(f"{ExportTags.PREFIX_FIELD}.tags")}
-    exp = client.get_experiment_by_name(name)
+    exp = check_experiment_importable(client, name, src_exp)
     if exp is None:
-        return client.create_experiment(name, tags=tags)
+        return client.create_experiment(name, tags=tags), True
     if exp.lifecycle_stage == "deleted":
-        if src_exp.get("lifecycle_stage") != "deleted":
-            raise MlflowExportImportException(
-                f"Experiment '{name}' exists in {client.tracking_uri} but is deleted: restore it or delete it "
-                "permanently first", http_status_code=400)
         client.restore_experiment(exp.experiment_id)  # resuming the import of a deleted experiment
     for key, value in tags.items():
         if exp.tags.get(key) != value:
             client.set_experiment_tag(exp.experiment_id, key, value)
-    return exp.experiment_id
+    return exp.experiment_id, False
 
 
-def _run_dirs(input_dir, run_ids):
+def check_experiment_importable(client, name, src_exp):
+    """The destination experiment of that name (None if there is none), unless it cannot take the import: a
+    deleted experiment is only resumed by the import of a deleted one."""
+    exp = client.get_experiment_by_name(name)
+    if exp is not None and exp.lifecycle_stage == "deleted" and src_exp.get("lifecycle_stage") != "deleted":
+        raise MlflowExportImportException(
+            f"Experiment '{name}' exists in {redact_uri(client.tracking_uri)} but is deleted: restore it or delete "
+            "it permanently first", http_status_code=400)
+    return exp
+
+
+def run_dirs_of(input_dir, run_ids):
     """{source run id: run dir}: runs/<id>/ (current layout) or <id>/ (exports before 2025-10)."""
     if run_ids is None:
         runs_root = os.path.join(input_dir, "runs")
@@ -184,11 +199,16 @@ def _import_runs(client, importer, experiment_id, experiment_name, run_dirs, rep
 @opt_use_src_user_id
 @opt_dst_notebook_dir
 @opt_workers
+@opt_dry_run
 @opt_report
 def main(experiment_name, input_dir, import_permissions, import_source_tags, use_src_user_id, dst_notebook_dir,
-         workers, report_file):
+         workers, dry_run, report_file):
     """Import an experiment exported by export-experiment."""
-    with command("import-experiment", locals(), report_file) as report:
+    with command("import-experiment", locals(), report_file, dry_run=dry_run) as report:
+        if dry_run:
+            from mlflow_export_import import dry_run as plans  # it imports every import module
+            plans.plan_experiment(mk_client(read_only=True), experiment_name, input_dir, report)
+            return
         import_experiment(experiment_name, input_dir, import_source_tags, import_permissions, use_src_user_id,
                           dst_notebook_dir, mlflow_client=mk_client(), report=report, workers=workers)
 

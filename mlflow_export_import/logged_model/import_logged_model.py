@@ -19,6 +19,7 @@ from mlflow_export_import.common import id_map as id_maps
 from mlflow_export_import.common import capabilities
 from mlflow_export_import.common.capabilities import unsupported_reason
 from mlflow_export_import.common.click_options import (
+    opt_dry_run,
     bool_option, opt_experiment_name, opt_input_dir, opt_report)
 from mlflow_export_import.common.cli_utils import command, mk_client
 from mlflow_export_import.common.logging_utils import get_logger
@@ -103,7 +104,7 @@ class LoggedModelImporter:
         if existing is None:
             existing = imported_logged_models(self.client, experiment_id)
         earlier = existing.get(src_id)
-        if earlier is not None and _is_complete(earlier, dct):
+        if earlier is not None and is_complete(earlier, dct):
             self._remember(src_id, earlier.model_id)
             self.report.skipped(KIND, src_id, "already imported")
             return earlier
@@ -175,7 +176,7 @@ class LoggedModelImporter:
             _logger.warning(f"Could not delete the half-imported logged model '{model_id}': {describe_error(ex)}")
 
 
-def _is_complete(logged_model, dct):
+def is_complete(logged_model, dct):
     return getattr(logged_model.status, "value", str(logged_model.status)) == (dct.get("status") or "READY")
 
 
@@ -272,10 +273,15 @@ def link_runs_to_models(client, run_dirs, run_id_map, model_id_map, report):
 @opt_input_dir
 @opt_experiment_name
 @bool_option("--mlmodel-fix", "Point the ids in every imported MLmodel file at the new model and run.", default=True)
+@opt_dry_run
 @opt_report
-def main(input_dir, experiment_name, mlmodel_fix, report_file):
+def main(input_dir, experiment_name, mlmodel_fix, dry_run, report_file):
     """Import an MLflow 3 logged model exported by export-logged-model."""
-    with command("import-logged-model", locals(), report_file) as report:
+    with command("import-logged-model", locals(), report_file, dry_run=dry_run) as report:
+        if dry_run:
+            from mlflow_export_import import dry_run as plans  # it imports every import module
+            plans.plan_logged_model(mk_client(read_only=True), input_dir, experiment_name, report)
+            return
         client = mk_client()
         logged_model = import_logged_model(input_dir, experiment_name, mlmodel_fix=mlmodel_fix, mlflow_client=client,
                                            report=report)

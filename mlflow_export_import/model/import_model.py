@@ -13,6 +13,7 @@ from mlflow_export_import.client.client_utils import create_mlflow_client
 from mlflow_export_import.common import MlflowExportImportException, describe_error, io_utils
 from mlflow_export_import.common import model_utils
 from mlflow_export_import.common.click_options import (
+    opt_dry_run,
     bool_option, opt_experiment_name, opt_import_permissions, opt_import_source_tags, opt_input_dir, opt_report)
 from mlflow_export_import.common.cli_utils import command, mk_client
 from mlflow_export_import.common.logging_utils import get_logger
@@ -31,6 +32,7 @@ SRC_MODEL_TAG = f"{ExportTags.PREFIX_ROOT}.import.src_model"
 MODEL_FILE = "model.json"
 VERSION_MODELS_DIR = "version_models"
 REGISTRY_COPY_TAG = f"{ExportTags.PREFIX_ROOT}.import.registry_copy_of"
+MODEL_PRESENT = "already present (its versions are counted on their own)"
 
 _logger = get_logger(__name__)
 
@@ -92,7 +94,10 @@ class BaseModelImporter:
                 model_utils.delete_model_quietly(self.client, model_name)
             report.failed("models", model_dct["name"], describe_error(ex), name=model_name)
             raise
-        report.copied("models")
+        if created:
+            report.copied("models")
+        else:
+            report.skipped("models", model_dct["name"], MODEL_PRESENT)
         return versions
 
 
@@ -275,11 +280,16 @@ def _model_root(files_dir):
 @opt_import_source_tags
 @click.option("--await-creation-for", type=int, default=None, help="Accepted for compatibility; not needed.")
 @bool_option("--verbose", "Log the source -> destination version numbers.")
+@opt_dry_run
 @opt_report
 def main(input_dir, model, experiment_name, delete_model, import_permissions, import_source_tags, await_creation_for,
-         verbose, report_file):
+         verbose, dry_run, report_file):
     """Import a registered model exported by export-model; the versions' runs go into --experiment-name."""
-    with command("import-model", locals(), report_file) as report:
+    with command("import-model", locals(), report_file, dry_run=dry_run) as report:
+        if dry_run:
+            from mlflow_export_import import dry_run as plans  # it imports every import module
+            plans.plan_model(mk_client(read_only=True), model, experiment_name, input_dir, delete_model, report)
+            return
         import_model(model, experiment_name, input_dir, delete_model, import_permissions, import_source_tags, verbose,
                      await_creation_for, mlflow_client=mk_client(), report=report)
 

@@ -10,6 +10,7 @@ from mlflow_export_import.client.client_utils import create_mlflow_client
 from mlflow_export_import.common import MlflowExportImportException, describe_error, io_utils
 from mlflow_export_import.common import model_utils
 from mlflow_export_import.common.click_options import (
+    opt_dry_run,
     bool_option, opt_experiment_name, opt_import_permissions, opt_import_source_tags, opt_input_dir, opt_report)
 from mlflow_export_import.common.cli_utils import command, mk_client
 from mlflow_export_import.common.id_map import IdMap
@@ -164,11 +165,16 @@ def _read_model(input_dir):
 @bool_option("--import-stages-and-aliases", "Give the new version the source version's stage and aliases.")
 @bool_option("--import-metadata", "With --create-model: give the new model the source model's description and "
              "tags.")
+@opt_dry_run
 @opt_report
 def main(model, experiment_name, input_dir, create_model, import_permissions, import_source_tags,
-         import_stages_and_aliases, import_metadata, report_file):
+         import_stages_and_aliases, import_metadata, dry_run, report_file):
     """Import a model version exported by export-model-version (its run goes into --experiment-name)."""
-    with command("import-model-version", locals(), report_file) as report:
+    with command("import-model-version", locals(), report_file, dry_run=dry_run) as report:
+        if dry_run:
+            from mlflow_export_import import dry_run as plans  # it imports every import module
+            plans.plan_model_version(mk_client(read_only=True), model, experiment_name, input_dir, create_model, report)
+            return
         vr = import_model_version(model, experiment_name, input_dir, create_model, import_permissions,
                                   import_source_tags, import_stages_and_aliases, import_metadata,
                                   mlflow_client=mk_client(), report=report)

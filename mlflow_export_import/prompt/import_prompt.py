@@ -10,7 +10,7 @@ from mlflow.prompt.constants import PROMPT_EXPERIMENT_IDS_TAG_KEY
 
 from mlflow_export_import.client.client_utils import create_mlflow_client
 from mlflow_export_import.common import MlflowExportImportException, io_utils
-from mlflow_export_import.common.click_options import bool_option, opt_input_dir, opt_report
+from mlflow_export_import.common.click_options import opt_dry_run, bool_option, opt_input_dir, opt_report
 from mlflow_export_import.common.cli_utils import command, mk_client
 from mlflow_export_import.common.iterators import BaseIterator
 from mlflow_export_import.common.logging_utils import get_logger
@@ -211,10 +211,15 @@ def link_experiments(client, name, info, current):
 @opt_input_dir
 @click.option("--prompt-name", type=str, default=None, help="Destination prompt name. Default: the source name.")
 @bool_option("--delete-prompt", "Delete the destination prompt (all its versions) first if it exists.")
+@opt_dry_run
 @opt_report
-def main(input_dir, prompt_name, delete_prompt, report_file):
+def main(input_dir, prompt_name, delete_prompt, dry_run, report_file):
     """Import one prompt version exported by export-prompt."""
-    with command("import-prompt", locals(), report_file) as report:
+    with command("import-prompt", locals(), report_file, dry_run=dry_run) as report:
+        if dry_run:
+            from mlflow_export_import import dry_run as plans  # it imports every import module
+            plans.plan_prompts(mk_client(read_only=True), [input_dir], delete_prompt, report, prompt_name)
+            return
         import_prompt(input_dir, prompt_name, delete_prompt, mlflow_client=mk_client(), report=report)
 
 

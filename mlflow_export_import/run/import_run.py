@@ -12,6 +12,7 @@ from mlflow.exceptions import MlflowException
 from mlflow_export_import.client.client_utils import create_mlflow_client
 from mlflow_export_import.common import MlflowExportImportException, describe_error, io_utils
 from mlflow_export_import.common.click_options import (
+    opt_dry_run,
     bool_option, opt_dst_notebook_dir, opt_experiment_name, opt_import_source_tags, opt_input_dir, opt_report,
     opt_use_src_user_id)
 from mlflow_export_import.common.cli_utils import command, mk_client
@@ -44,10 +45,17 @@ def import_run(input_dir, experiment_name, import_source_tags=False, dst_noteboo
     experiment_id, _ = set_experiment(client, experiment_name)
     src_parent_id = run_dct["tags"].get(MLFLOW_PARENT_RUN_ID)
     dst_parent_id = find_imported_run_id(client, experiment_id, src_parent_id) if src_parent_id else None
-    importer = RunImporter(client, import_source_tags, use_src_user_id, mlmodel_fix)
-    run_id = importer.import_run(experiment_id, input_dir, run_dct, dst_parent_id)
-    if report is not None:
-        report.copied("runs")
+    src_run_id = run_dct["info"]["run_id"]
+    earlier = find_earlier_import(client, experiment_id, src_run_id)
+    if earlier is not None and earlier.data.tags.get(ImportTags.STATE) == ImportTags.STATE_DONE:
+        if report is not None:
+            report.skipped("runs", src_run_id, f"already imported as run '{earlier.info.run_id}'")
+        run_id = earlier.info.run_id
+    else:
+        importer = RunImporter(client, import_source_tags, use_src_user_id, mlmodel_fix)
+        run_id = importer.import_run(experiment_id, input_dir, run_dct, dst_parent_id, reuse_run=earlier)
+        if report is not None:
+            report.copied("runs")
     if import_logged_models:
         _import_run_logged_models(client, experiment_id, input_dir, run_dct["info"]["run_id"], run_id, report)
     return client.get_run(run_id), src_parent_id
@@ -237,11 +245,16 @@ def _dataset_fields(dct):
 @opt_use_src_user_id
 @opt_dst_notebook_dir
 @bool_option("--mlmodel-fix", "Point the run_id of every imported MLmodel file at the new run.", default=True)
+@opt_dry_run
 @opt_report
 def main(input_dir, experiment_name, import_source_tags, use_src_user_id, dst_notebook_dir, mlmodel_fix,
-         report_file):
+         dry_run, report_file):
     """Import a run exported by export-run into an experiment."""
-    with command("import-run", locals(), report_file) as report:
+    with command("import-run", locals(), report_file, dry_run=dry_run) as report:
+        if dry_run:
+            from mlflow_export_import import dry_run as plans  # it imports every import module
+            plans.plan_run(mk_client(read_only=True), input_dir, experiment_name, report)
+            return
         client = mk_client()
         try:
             run, _ = import_run(input_dir, experiment_name, import_source_tags, dst_notebook_dir, use_src_user_id,

@@ -24,7 +24,7 @@ from mlflow_export_import.common import MlflowExportImportException, describe_er
 from mlflow_export_import.common import id_map as id_maps
 from mlflow_export_import.common import capabilities
 from mlflow_export_import.common.capabilities import is_unsupported, unsupported_reason
-from mlflow_export_import.common.click_options import opt_experiment_name, opt_input_dir, opt_report
+from mlflow_export_import.common.click_options import opt_dry_run, opt_experiment_name, opt_input_dir, opt_report
 from mlflow_export_import.common.cli_utils import command, mk_client
 from mlflow_export_import.common.logging_utils import get_logger
 from mlflow_export_import.common.mlflow_utils import set_experiment
@@ -265,10 +265,15 @@ def import_traces_dir(client, input_dir, experiment_id, run_id_map, report, id_m
 @click.command("import-trace")
 @opt_input_dir
 @opt_experiment_name
+@opt_dry_run
 @opt_report
-def main(input_dir, experiment_name, report_file):
+def main(input_dir, experiment_name, dry_run, report_file):
     """Import a trace exported by export-trace into an experiment."""
-    with command("import-trace", locals(), report_file) as report:
+    with command("import-trace", locals(), report_file, dry_run=dry_run) as report:
+        if dry_run:
+            from mlflow_export_import import dry_run as plans  # it imports every import module
+            plans.plan_trace(mk_client(read_only=True), input_dir, experiment_name, report)
+            return
         info = import_trace(input_dir, experiment_name, mlflow_client=mk_client(), report=report)
         if info is not None:
             click.echo(f"Imported trace '{info.trace_id}' into experiment '{experiment_name}'")
