@@ -10,7 +10,7 @@ from mlflow_export_import.bulk.import_models import import_models, opt_model_ren
 from mlflow_export_import.bulk.import_prompts import import_prompts
 from mlflow_export_import.client.client_utils import create_mlflow_client
 from mlflow_export_import.common.click_options import (
-    opt_dry_run,
+    opt_dry_run, opt_retry_failed,
     bool_option, opt_experiment_rename_file, opt_import_permissions, opt_import_source_tags, opt_input_dir,
     opt_report, opt_use_src_user_id, opt_use_threads, opt_workers)
 from mlflow_export_import.common.cli_utils import command, mk_client
@@ -54,13 +54,15 @@ def import_all(input_dir, delete_model, delete_prompt=False, delete_dataset=Fals
 @opt_use_threads
 @bool_option("--verbose", "Log the source -> destination version numbers.")
 @opt_workers
+@opt_retry_failed
 @opt_dry_run
 @opt_report
 def main(input_dir, delete_model, delete_prompt, delete_evaluation_dataset, import_permissions,
          experiment_rename_file, model_rename_file, import_source_tags, use_src_user_id, use_threads, verbose,
-         workers, dry_run, report_file):
+         workers, retry_failed, dry_run, report_file):
     """Import everything exported by export-all."""
-    with command("import-all", locals(), report_file, dry_run=dry_run) as report:
+    with command("import-all", locals(), report_file,
+                 dry_run=dry_run, retry_failed=retry_failed) as report:
         if dry_run:
             from mlflow_export_import import dry_run as plans  # it imports every import module
             plans.plan_all(mk_client(read_only=True), input_dir, delete_model, delete_prompt, delete_evaluation_dataset,

@@ -9,7 +9,7 @@ from mlflow_export_import.client.client_utils import create_mlflow_client
 from mlflow_export_import.common import MlflowExportImportException, io_utils
 from mlflow_export_import.common.capabilities import unsupported_reason
 from mlflow_export_import.common.click_options import (
-    opt_dry_run,
+    opt_dry_run, opt_retry_failed,
     bool_option, opt_input_dir, opt_report, opt_use_threads, opt_workers)
 from mlflow_export_import.common.cli_utils import command, mk_client
 from mlflow_export_import.common.parallel import map_bounded
@@ -67,11 +67,13 @@ def sibling_experiment_names(input_dir):
 @bool_option("--delete-evaluation-dataset", "Delete destination datasets of the same names first.")
 @opt_use_threads
 @opt_workers
+@opt_retry_failed
 @opt_dry_run
 @opt_report
-def main(input_dir, delete_evaluation_dataset, use_threads, workers, dry_run, report_file):
+def main(input_dir, delete_evaluation_dataset, use_threads, workers, retry_failed, dry_run, report_file):
     """Import the evaluation datasets exported by export-evaluation-datasets."""
-    with command("import-evaluation-datasets", locals(), report_file, dry_run=dry_run) as report:
+    with command("import-evaluation-datasets", locals(), report_file,
+                 dry_run=dry_run, retry_failed=retry_failed) as report:
         if dry_run:
             from mlflow_export_import import dry_run as plans  # it imports every import module
             plans.plan_datasets(mk_client(read_only=True), plans.subdirs(input_dir), delete_evaluation_dataset, report)

@@ -7,7 +7,7 @@ from mlflow_export_import.bulk.rename_utils import get_renames, rename
 from mlflow_export_import.client.client_utils import create_mlflow_client
 from mlflow_export_import.common import MlflowExportImportException, describe_error, io_utils
 from mlflow_export_import.common.click_options import (
-    opt_dry_run,
+    opt_dry_run, opt_retry_failed,
     opt_experiment_rename_file, opt_import_permissions, opt_import_source_tags, opt_input_dir, opt_report,
     opt_use_src_user_id, opt_use_threads, opt_workers)
 from mlflow_export_import.common.cli_utils import command, mk_client
@@ -59,12 +59,14 @@ def read_experiments_list(input_dir):
 @opt_experiment_rename_file
 @opt_use_threads
 @opt_workers
+@opt_retry_failed
 @opt_dry_run
 @opt_report
 def main(input_dir, import_permissions, import_source_tags, use_src_user_id, experiment_rename_file, use_threads,
-         workers, dry_run, report_file):
+         workers, retry_failed, dry_run, report_file):
     """Import experiments exported by export-experiments."""
-    with command("import-experiments", locals(), report_file, dry_run=dry_run) as report:
+    with command("import-experiments", locals(), report_file,
+                 dry_run=dry_run, retry_failed=retry_failed) as report:
         if dry_run:
             from mlflow_export_import import dry_run as plans  # it imports every import module
             plans.plan_experiments(mk_client(read_only=True), input_dir, experiment_rename_file, report)

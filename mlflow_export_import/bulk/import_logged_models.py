@@ -7,10 +7,11 @@ from mlflow_export_import.bulk.export_logged_models import LOGGED_MODELS_FILE
 from mlflow_export_import.client.client_utils import create_mlflow_client
 from mlflow_export_import.common import io_utils
 from mlflow_export_import.common import id_map as id_maps
-from mlflow_export_import.common.click_options import opt_dry_run, opt_input_dir, opt_report, opt_workers
+from mlflow_export_import.common.click_options import opt_dry_run, opt_retry_failed, opt_input_dir, opt_report, opt_workers
 from mlflow_export_import.common.cli_utils import command, mk_client
 from mlflow_export_import.common.report import Report
-from mlflow_export_import.experiment.import_experiment import destination_experiments
+from mlflow_export_import.experiment.import_experiment import destination_experiments, retried
+from mlflow_export_import.logged_model.export_logged_model import KIND
 from mlflow_export_import.logged_model.import_logged_model import import_logged_models_dir
 
 
@@ -23,18 +24,20 @@ def import_logged_models(input_dir, mlflow_client=None, report=None, id_map=None
     experiments = io_utils.read_file_mlflow(os.path.join(input_dir, LOGGED_MODELS_FILE)).get("experiments") or []
     for exp, experiment_id, run_id_map in destination_experiments(client, experiments, id_map, report):
         import_logged_models_dir(client, input_dir, experiment_id, run_id_map, report, id_map, mlmodel_fix, workers,
-                                 model_ids=exp.get("logged_models"))
+                                 model_ids=retried(input_dir, KIND, report.wanted, exp.get("logged_models")))
     return id_map.items(id_maps.LOGGED_MODELS)
 
 
 @click.command("import-logged-models")
 @opt_input_dir
 @opt_workers
+@opt_retry_failed
 @opt_dry_run
 @opt_report
-def main(input_dir, workers, dry_run, report_file):
+def main(input_dir, workers, retry_failed, dry_run, report_file):
     """Import the logged models exported by export-logged-models."""
-    with command("import-logged-models", locals(), report_file, dry_run=dry_run) as report:
+    with command("import-logged-models", locals(), report_file,
+                 dry_run=dry_run, retry_failed=retry_failed) as report:
         if dry_run:
             from mlflow_export_import import dry_run as plans  # it imports every import module
             plans.plan_exported_experiments(mk_client(read_only=True), input_dir, LOGGED_MODELS_FILE, "logged_models",

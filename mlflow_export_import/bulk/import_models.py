@@ -13,7 +13,7 @@ from mlflow_export_import.client.client_utils import create_mlflow_client
 from mlflow_export_import.common import MlflowExportImportException, describe_error, io_utils
 from mlflow_export_import.common import id_map as id_maps
 from mlflow_export_import.common.click_options import (
-    opt_dry_run,
+    opt_dry_run, opt_retry_failed,
     bool_option, opt_experiment_rename_file, opt_import_permissions, opt_import_source_tags, opt_input_dir,
     opt_report, opt_use_src_user_id, opt_use_threads, opt_workers)
 from mlflow_export_import.common.cli_utils import command, mk_client
@@ -85,6 +85,8 @@ def _import_models(client, input_dir, model_names, delete_model, import_source_t
         dst_run_id = id_map.get(id_maps.RUNS, src_run_id)
         return client.get_run(dst_run_id).info if dst_run_id else None
 
+    model_names = [n for n in model_names if report.wants_parent("models", "model_versions", "/", n)]
+
     def import_one(src_name):
         dst_name = rename(src_name, renames, "model")
         validate_model_name(dst_name)
@@ -129,12 +131,14 @@ def opt_model_rename_file(f):
 @opt_use_threads
 @bool_option("--verbose", "Log the source -> destination version numbers.")
 @opt_workers
+@opt_retry_failed
 @opt_dry_run
 @opt_report
 def main(input_dir, delete_model, import_permissions, experiment_rename_file, model_rename_file, import_source_tags,
-         use_src_user_id, use_threads, verbose, workers, dry_run, report_file):
+         use_src_user_id, use_threads, verbose, workers, retry_failed, dry_run, report_file):
     """Import registered models and their experiments exported by export-models or export-all."""
-    with command("import-models", locals(), report_file, dry_run=dry_run) as report:
+    with command("import-models", locals(), report_file,
+                 dry_run=dry_run, retry_failed=retry_failed) as report:
         if dry_run:
             from mlflow_export_import import dry_run as plans  # it imports every import module
             plans.plan_models(mk_client(read_only=True), input_dir, delete_model, experiment_rename_file,

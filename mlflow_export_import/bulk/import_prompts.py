@@ -7,7 +7,7 @@ import click
 from mlflow_export_import.client.client_utils import create_mlflow_client
 from mlflow_export_import.common import MlflowExportImportException
 from mlflow_export_import.common.click_options import (
-    opt_dry_run,
+    opt_dry_run, opt_retry_failed,
     bool_option, opt_input_dir, opt_report, opt_use_threads, opt_workers)
 from mlflow_export_import.common.cli_utils import command, mk_client
 from mlflow_export_import.common.parallel import map_bounded
@@ -28,6 +28,7 @@ def import_prompts(input_dir, delete_prompt=False, use_threads=False, mlflow_cli
         report.skipped(KIND, "all", unsupported_reason(client))
         return {"unsupported": True, "reason": unsupported_reason(client)}
     by_name, unreadable = read_prompt_dirs(client, input_dir, report)
+    by_name = {n: v for n, v in by_name.items() if report.wants_parent(KIND, VERSION_KIND, "/v", n)}
     report.expect(KIND, len(by_name))
     counts = {"total_prompts": unreadable + sum(len(v) for v in by_name.values()), "successful_imports": 0,
               "skipped_imports": 0, "failed_imports": unreadable}
@@ -71,11 +72,13 @@ def read_prompt_dirs(client, input_dir, report):
 @bool_option("--delete-prompt", "Delete destination prompts (all their versions) that exist first.")
 @opt_use_threads
 @opt_workers
+@opt_retry_failed
 @opt_dry_run
 @opt_report
-def main(input_dir, delete_prompt, use_threads, workers, dry_run, report_file):
+def main(input_dir, delete_prompt, use_threads, workers, retry_failed, dry_run, report_file):
     """Import the prompts exported by export-prompts."""
-    with command("import-prompts", locals(), report_file, dry_run=dry_run) as report:
+    with command("import-prompts", locals(), report_file,
+                 dry_run=dry_run, retry_failed=retry_failed) as report:
         if dry_run:
             from mlflow_export_import import dry_run as plans  # it imports every import module
             plans.plan_prompts(mk_client(read_only=True), plans.subdirs(input_dir), delete_prompt, report)

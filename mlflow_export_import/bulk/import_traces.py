@@ -7,10 +7,11 @@ from mlflow_export_import.bulk.export_traces import TRACES_FILE
 from mlflow_export_import.client.client_utils import create_mlflow_client
 from mlflow_export_import.common import io_utils
 from mlflow_export_import.common import id_map as id_maps
-from mlflow_export_import.common.click_options import opt_dry_run, opt_input_dir, opt_report, opt_workers
+from mlflow_export_import.common.click_options import opt_dry_run, opt_retry_failed, opt_input_dir, opt_report, opt_workers
 from mlflow_export_import.common.cli_utils import command, mk_client
 from mlflow_export_import.common.report import Report
-from mlflow_export_import.experiment.import_experiment import destination_experiments
+from mlflow_export_import.experiment.import_experiment import destination_experiments, retried
+from mlflow_export_import.trace.export_trace import KIND
 from mlflow_export_import.trace.import_trace import import_traces_dir
 
 
@@ -23,18 +24,20 @@ def import_traces(input_dir, mlflow_client=None, report=None, id_map=None, worke
     experiments = io_utils.read_file_mlflow(os.path.join(input_dir, TRACES_FILE)).get("experiments") or []
     for exp, experiment_id, run_id_map in destination_experiments(client, experiments, id_map, report):
         import_traces_dir(client, input_dir, experiment_id, run_id_map, report, id_map, workers,
-                          trace_ids=exp.get("traces"))
+                          trace_ids=retried(input_dir, KIND, report.wanted, exp.get("traces")))
     return id_map.items(id_maps.TRACES)
 
 
 @click.command("import-traces")
 @opt_input_dir
 @opt_workers
+@opt_retry_failed
 @opt_dry_run
 @opt_report
-def main(input_dir, workers, dry_run, report_file):
+def main(input_dir, workers, retry_failed, dry_run, report_file):
     """Import the traces exported by export-traces."""
-    with command("import-traces", locals(), report_file, dry_run=dry_run) as report:
+    with command("import-traces", locals(), report_file,
+                 dry_run=dry_run, retry_failed=retry_failed) as report:
         if dry_run:
             from mlflow_export_import import dry_run as plans  # it imports every import module
             plans.plan_exported_experiments(mk_client(read_only=True), input_dir, TRACES_FILE, "traces",

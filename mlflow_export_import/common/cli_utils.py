@@ -13,6 +13,7 @@ from mlflow_export_import.common.logging_utils import configure_logging, get_log
 from mlflow_export_import.common.progress import Progress
 from mlflow_export_import.common.rate_limit import RateLimitedClient
 from mlflow_export_import.common.report import Report
+from mlflow_export_import.common.retry_list import RetryList
 
 _logger = get_logger("mlflow_export_import")
 
@@ -33,7 +34,7 @@ def mk_client(tracking_uri=None, registry_uri=None, read_only=False):
 
 
 @contextmanager
-def command(name, options, report_file=None, dry_run=False):
+def command(name, options, report_file=None, dry_run=False, retry_failed=None):
     os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
     os.environ.setdefault("MLFLOW_SUPPRESS_PRINTING_URL_TO_STDOUT", "true")
     configure_logging()
@@ -43,6 +44,11 @@ def command(name, options, report_file=None, dry_run=False):
     progress = Progress(enabled=False) if _context_option("quiet") else Progress()
     report = Report(name, progress, dry_run=dry_run)
     try:
+        if retry_failed:
+            if dry_run:
+                raise MlflowExportImportException("--dry-run and --retry-failed cannot be combined",
+                                                  http_status_code=400)
+            report.retry = RetryList.read(retry_failed)
         yield report
     except (MlflowExportImportException, MlflowException, OSError, ValueError, KeyError) as ex:
         report.failed("command", name, describe_error(ex))

@@ -128,6 +128,11 @@ def opt_dry_run(f):
                              "nothing to the destination.")(f)
 
 
+def opt_retry_failed(f):
+    return click.option("--retry-failed", type=str, default=None, metavar="REPORT",
+                        help="The --report file of an earlier run: retry only the objects it lists as failed.")(f)
+
+
 def opt_tracking_uri(f):
     return click.option("--tracking-uri", type=str, default=None,
                         help="MLflow tracking URI. Default: $MLFLOW_TRACKING_URI.")(f)

@@ -10,9 +10,10 @@ COPIED, SKIPPED, FAILED = "copied", "skipped", "failed"
 
 
 class Report:
-    def __init__(self, command=None, progress=None, dry_run=False):
+    def __init__(self, command=None, progress=None, dry_run=False, retry=None):
         self.command = command
         self.dry_run = dry_run
+        self.retry = retry
         self.progress = progress or Progress(enabled=False)
         self._lock = threading.Lock()
         self._counts = defaultdict(lambda: {COPIED: 0, SKIPPED: 0, FAILED: 0})
@@ -21,6 +22,18 @@ class Report:
         self.skips = []
         self.notes = []
         self.planned = []
+
+    def wants(self, kind, *obj_ids):
+        """False for objects a --retry-failed list leaves out (they are neither tried nor counted)."""
+        return self.retry is None or self.retry.wants(kind, *obj_ids)
+
+    @property
+    def wanted(self):
+        """wants, or None when every object is wanted (no --retry-failed list)."""
+        return None if self.retry is None else self.wants
+
+    def wants_parent(self, kind, child_kind, separator, name):
+        return self.retry is None or self.retry.wants_parent(kind, child_kind, separator, name)
 
     def expect(self, kind, n):
         """Announce n more objects of a kind to come, so that progress can show an ETA."""

@@ -31,6 +31,8 @@ def import_evaluation_dataset(input_dir, dataset_name=None, delete_dataset=False
     try:
         src = read_dataset_file(path)
         obj_id = name = dataset_name or src["name"]
+        if not report.wants(KIND, name, input_dir):
+            return None
         check_datasets_supported(client)
         if delete_dataset:
             for existing in datasets_named(client, name):

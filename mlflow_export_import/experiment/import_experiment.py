@@ -11,7 +11,7 @@ from mlflow_export_import.common import MlflowExportImportException, describe_er
 from mlflow_export_import.common.io_utils import redact_uri
 from mlflow_export_import.common import id_map as id_maps
 from mlflow_export_import.common.click_options import (
-    opt_dry_run,
+    opt_dry_run, opt_retry_failed,
     opt_dst_notebook_dir, opt_experiment_name, opt_import_permissions, opt_import_source_tags, opt_input_dir,
     opt_report, opt_use_src_user_id, opt_workers)
 from mlflow_export_import.common.cli_utils import command, mk_client
@@ -30,6 +30,7 @@ from mlflow_export_import.run.export_run import RUN_FILE
 from mlflow_export_import.run.import_run import RunImporter, read_run
 from mlflow_export_import.trace.import_trace import import_traces_dir
 
+ALREADY_IMPORTED, COPIED, RETRY_LEFT_OUT = "already imported", "copied", "not in the --retry-failed list"
 ALREADY_PRESENT = "already present (its runs, logged models and traces are counted on their own)"
 
 _logger = get_logger(__name__)
@@ -53,8 +54,13 @@ def import_experiment(experiment_name, input_dir, import_source_tags=False, impo
         id_map.put(id_maps.EXPERIMENTS, str(src_exp["experiment_id"]), experiment_id)
     run_dirs = run_dirs_of(input_dir, mlflow_attr.get("runs"))
     importer = RunImporter(client, import_source_tags, use_src_user_id)
-    run_info_map = _import_runs(client, importer, experiment_id, experiment_name, run_dirs, report, workers)
-    _import_mlflow3_objects(client, experiment_id, input_dir, run_dirs, run_info_map, report, workers, id_map)
+    retry_all = report.retry is None or report.retry.wants("experiments", str(src_exp.get("experiment_id")),
+                                                           experiment_name)
+    wanted = None if retry_all else report.wanted
+    run_info_map = _import_runs(client, importer, experiment_id, experiment_name, run_dirs, report, workers,
+                                wanted)
+    _import_mlflow3_objects(client, experiment_id, input_dir, run_dirs, run_info_map, report, workers, id_map,
+                            wanted)
     if src_exp.get("lifecycle_stage") == "deleted":
         client.delete_experiment(experiment_id)
     if created:
@@ -65,21 +71,32 @@ def import_experiment(experiment_name, input_dir, import_source_tags=False, impo
     return run_info_map
 
 
-def _import_mlflow3_objects(client, experiment_id, input_dir, run_dirs, run_info_map, report, workers, id_map):
+def _import_mlflow3_objects(client, experiment_id, input_dir, run_dirs, run_info_map, report, workers, id_map,
+                            wanted):
     """Logged models (linked to the imported runs as source, inputs and outputs), then traces (linked to their
-    imported runs)."""
+    imported runs). wanted(kind, id), when given, says which objects to import (--retry-failed)."""
     id_map = id_map if id_map is not None else IdMap()
     run_id_map = {src: info.run_id for src, info in run_info_map.items()}
     for src, dst in run_id_map.items():
         id_map.put(id_maps.RUNS, src, dst)
     models_dir = os.path.join(input_dir, "logged_models")
     if os.path.isdir(models_dir):
-        import_logged_models_dir(client, models_dir, experiment_id, run_id_map, report, id_map, workers=workers)
+        import_logged_models_dir(client, models_dir, experiment_id, run_id_map, report, id_map, workers=workers,
+                                 model_ids=retried(models_dir, "logged_models", wanted))
     link_runs_to_models(client, {src: run_dirs[src] for src in run_id_map}, run_id_map,
                         id_map.items(id_maps.LOGGED_MODELS), report)
     traces_dir = os.path.join(input_dir, "traces")
     if os.path.isdir(traces_dir):
-        import_traces_dir(client, traces_dir, experiment_id, run_id_map, report, id_map, workers)
+        import_traces_dir(client, traces_dir, experiment_id, run_id_map, report, id_map, workers,
+                          trace_ids=retried(traces_dir, "traces", wanted))
+
+
+def retried(input_dir, kind, wanted, ids=None):
+    """The ids of the objects to import (ids, or the directory names of input_dir when None): unchanged when
+    wanted is None, else those wanted(kind, id) keeps (--retry-failed)."""
+    if wanted is None:
+        return ids
+    return [i for i in (ids if ids is not None else sorted(os.listdir(input_dir))) if wanted(kind, i)]
 
 
 def _create_or_update_experiment(client, name, src_exp, import_source_tags):
@@ -154,27 +171,34 @@ def destination_experiments(client, experiments, id_map, report):
         yield exp, experiment_id, run_id_map
 
 
-def _import_runs(client, importer, experiment_id, experiment_name, run_dirs, report, workers):
-    parent_of, failed = {}, set()
+def _import_runs(client, importer, experiment_id, experiment_name, run_dirs, report, workers, wanted=None):
+    """Parents first. A run whose parent failed to import fails too, so that a re-run imports both with their
+    link (a parent whose export is unreadable is not waited for: its children keep its id as a lineage tag)."""
+    parent_of = {}
     for src_id, run_dir in run_dirs.items():
         try:
             parent_of[src_id] = read_run(run_dir)["tags"].get(MLFLOW_PARENT_RUN_ID)
         except MlflowExportImportException as ex:
-            failed.add(src_id)
-            report.failed("runs", src_id, ex.message, name=experiment_name)
+            if wanted is None or wanted("runs", src_id):
+                report.failed("runs", src_id, ex.message, name=experiment_name)
     existing = imported_runs(client, experiment_id)
     run_info_map = {}
 
     def import_one(src_id):
         earlier = existing.get(src_id)
         if earlier is not None and earlier.data.tags.get(ImportTags.STATE) == ImportTags.STATE_DONE:
-            return earlier.info, True
+            return earlier.info, (RETRY_LEFT_OUT if wanted and not wanted("runs", src_id) else ALREADY_IMPORTED)
+        if wanted and not wanted("runs", src_id):
+            return None, RETRY_LEFT_OUT
+        src_parent = parent_of[src_id]
+        if src_parent in parent_of and src_parent not in run_info_map:
+            raise MlflowExportImportException(f"its parent run '{src_parent}' was not imported", http_status_code=424)
         run_dct = read_run(run_dirs[src_id])
-        dst_parent = run_info_map.get(parent_of[src_id])
+        dst_parent = run_info_map.get(src_parent)
         run_id = importer.import_run(experiment_id, run_dirs[src_id], run_dct,
                                      dst_parent.run_id if dst_parent else None,
                                      reuse_run=earlier)
-        return client.get_run(run_id).info, False
+        return client.get_run(run_id).info, COPIED
 
     for level in depth_levels(parent_of):
         for src_id, result, ex in map_bounded(import_one, level, workers):
@@ -182,11 +206,12 @@ def _import_runs(client, importer, experiment_id, experiment_name, run_dirs, rep
                 report.failed("runs", src_id, describe_error(ex), name=experiment_name)
                 _logger.error(f"Run '{src_id}' failed to import into '{experiment_name}': {describe_error(ex)}")
                 continue
-            run_info, skipped = result
-            run_info_map[src_id] = run_info
-            if skipped:
-                report.skipped("runs", src_id, "already imported")
-            else:
+            run_info, outcome = result
+            if run_info is not None:
+                run_info_map[src_id] = run_info
+            if outcome == ALREADY_IMPORTED:
+                report.skipped("runs", src_id, ALREADY_IMPORTED)
+            elif outcome == COPIED:
                 report.copied("runs")
     return run_info_map
 
@@ -199,12 +224,14 @@ def _import_runs(client, importer, experiment_id, experiment_name, run_dirs, rep
 @opt_use_src_user_id
 @opt_dst_notebook_dir
 @opt_workers
+@opt_retry_failed
 @opt_dry_run
 @opt_report
 def main(experiment_name, input_dir, import_permissions, import_source_tags, use_src_user_id, dst_notebook_dir,
-         workers, dry_run, report_file):
+         workers, retry_failed, dry_run, report_file):
     """Import an experiment exported by export-experiment."""
-    with command("import-experiment", locals(), report_file, dry_run=dry_run) as report:
+    with command("import-experiment", locals(), report_file,
+                 dry_run=dry_run, retry_failed=retry_failed) as report:
         if dry_run:
             from mlflow_export_import import dry_run as plans  # it imports every import module
             plans.plan_experiment(mk_client(read_only=True), experiment_name, input_dir, report)

@@ -23,7 +23,8 @@ from mlflow_export_import.common.source_tags import ExportTags, ImportTags
 from mlflow_export_import.model.model_utils import (
     check_version_source, import_version_logged_models, imported_versions, logged_model_id_of, resolve_source,
     src_version_key)
-from mlflow_export_import.model_version.import_model_version import _import_model_version, with_src_version_tag
+from mlflow_export_import.model_version.import_model_version import (
+    _import_model_version, set_stage_and_aliases, with_src_version_tag)
 from mlflow_export_import.common.id_map import IdMap
 from mlflow_export_import.experiment.import_experiment import imported_runs
 from mlflow_export_import.run.import_run import RunImporter, read_run
@@ -206,7 +207,10 @@ class VersionsImporter:
             earlier = self.existing.get(key)
             if earlier is not None:
                 done[str(src_vr["version"])] = earlier.version
-                self.report.skipped("model_versions", key, f"already imported as version {earlier.version}")
+                if self._finish_earlier(earlier, src_vr):
+                    self.report.copied("model_versions")
+                else:
+                    self.report.skipped("model_versions", key, f"already imported as version {earlier.version}")
                 continue
             try:
                 done[str(src_vr["version"])] = self._import_version(src_vr)
@@ -217,6 +221,16 @@ class VersionsImporter:
                         f"{describe_error(ex)}")
             self.report.copied("model_versions")
         return done
+
+    def _finish_earlier(self, earlier, src_vr):
+        """An earlier import stopped between creating the version and setting its stage: set it now.
+        True if it had to."""
+        stage = src_vr.get("current_stage") or "None"
+        if stage.lower() == (earlier.current_stage or "None").lower() or \
+                model_utils.is_unity_catalog_model(self.model_name):
+            return False
+        set_stage_and_aliases(self.client, self.model_name, earlier.version, src_vr)
+        return True
 
     def _import_version(self, src_vr):
         dst_run_id, dst_source, model_id = self._locate_files(src_vr)
