@@ -18,7 +18,7 @@ from mlflow_export_import.experiment.import_experiment import (
 from mlflow_export_import.logged_model.export_logged_model import KIND as LOGGED_MODELS, LOGGED_MODEL_FILE
 from mlflow_export_import.logged_model.import_logged_model import (
     imported_logged_models, is_complete, read_logged_model, record_failure as record_logged_model_failure)
-from mlflow_export_import.model.import_model import MODEL_PRESENT, check_importable, read_model
+from mlflow_export_import.model.import_model import MODEL_PRESENT, check_importable, check_same_source, read_model
 from mlflow_export_import.model.model_utils import imported_versions, src_version_key
 from mlflow_export_import.prompt import export_prompt as prompts
 from mlflow_export_import.prompt.import_prompt import find_same_version, list_dst_versions
@@ -123,6 +123,7 @@ def plan_model_versions(client, model_name, model_dct, delete_model, report):
     for src_vr in model_dct["versions"]:
         key = src_version_key({**src_vr, "name": src_vr.get("name") or model_dct["name"]})
         if key in existing:
+            check_same_source(client, existing[key], src_vr, model_name)
             report.skipped("model_versions", key, f"already imported as version {existing[key].version}")
         else:
             report.would("model_versions", key, f"create version {src_vr['version']} of model '{model_name}'")

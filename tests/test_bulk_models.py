@@ -80,3 +80,29 @@ def test_bad_selector_and_corrupt_export(src_server, dst_server, uniq, tmp_path)
     res = runner.invoke(ims.main, ["--input-dir", str(tmp_path / "bad")], env={"MLFLOW_TRACKING_URI": dst_server.uri})
     assert res.exit_code == 1 and "Corrupt export file" in res.output and "models.json" in res.output
     assert "Traceback" not in res.output
+
+
+def test_two_sources_with_a_model_of_the_same_name(src_server, fresh_pair, uniq, tmp_path):
+    """Two exports written into one destination: runs and experiments merge by their own source ids; a model of
+    the same name from a second source is refused with a clear message, never taken for the first one's
+    versions (both have a version 1)."""
+    dst, other_src = fresh_pair
+    name = f"twin-{uniq}"
+    make_model(src_server.client(), name, f"twin-exp-{uniq}")
+    make_model(other_src.client(), name, f"twin-exp-{uniq}")
+    outs = [str(tmp_path / "one"), str(tmp_path / "two")]
+    for server, out in zip((src_server, other_src), outs):
+        ems.export_models(name, out, export_deleted_runs=True, mlflow_client=server.client())
+    env = {"MLFLOW_TRACKING_URI": dst.uri}
+
+    first = CliRunner().invoke(ims.main, ["--input-dir", outs[0]], env=env)
+    second = CliRunner().invoke(ims.main, ["--input-dir", outs[1]], env=env)
+    again = CliRunner().invoke(ims.main, ["--input-dir", outs[0]], env=env)
+
+    assert first.exit_code == 0, first.output
+    assert second.exit_code == 1 and "Traceback" not in second.output
+    assert f"FAILED models {name}" in second.output and "was imported from another source" in second.output
+    assert again.exit_code == 0, again.output
+    assert_same_model(src_server.client(), name, dst.client(), name)
+    exp = dst.client().get_experiment_by_name(f"twin-exp-{uniq}")
+    assert len(dst.client().search_runs([exp.experiment_id], run_view_type=3)) == 6  # 3 runs from each source

@@ -4,9 +4,10 @@ import os
 
 import mlflow
 from mlflow import MlflowClient
+from mlflow.exceptions import MlflowException
 from mlflow.utils.rest_utils import http_request
 
-from mlflow_export_import.common import MlflowExportImportException
+from mlflow_export_import.common import MlflowExportImportException, describe_error
 from mlflow_export_import.common.io_utils import redact_uri
 
 
@@ -20,7 +21,12 @@ def create_mlflow_client(tracking_uri=None, registry_uri=None):
         tracking_uri = tracking_uri.replace("databricks-uc", "databricks", 1)
     tracking_uri = tracking_uri or os.environ.get("MLFLOW_TRACKING_URI") or mlflow.get_tracking_uri()
     registry_uri = registry_uri or os.environ.get("MLFLOW_REGISTRY_URI") or tracking_uri
-    return MlflowClient(tracking_uri, registry_uri=registry_uri)
+    try:
+        return MlflowClient(tracking_uri, registry_uri=registry_uri)
+    except MlflowException as ex:  # MLflow's message may not name the URI, or name it with its password
+        raise MlflowExportImportException(
+            ex, f"Cannot use the MLflow tracking URI '{redact_uri(tracking_uri)}' (registry "
+            f"'{redact_uri(registry_uri)}'): {redact_uri(describe_error(ex))}", http_status_code=400)
 
 
 def check_server(mlflow_client):

@@ -8,6 +8,7 @@ it (versions already imported are skipped); otherwise it is refused unless delet
 import os
 
 import click
+from mlflow.exceptions import MlflowException
 
 from mlflow_export_import.client.client_utils import create_mlflow_client
 from mlflow_export_import.common import MlflowExportImportException, describe_error, io_utils
@@ -156,6 +157,22 @@ def check_importable(client, model_name, model_dct, delete_model):
             f"of '{model_dct['name']}': use --delete-model to replace it", http_status_code=409)
 
 
+def check_same_source(client, dst_vr, src_vr, model_name):
+    """A version found by its lineage key ('<model>/<version>') must have been made from the same source run: two
+    source servers can each have a version 1 of a model of the same name."""
+    if not dst_vr.run_id or not src_vr.get("run_id"):
+        return
+    try:
+        made_from = client.get_run(dst_vr.run_id).data.tags.get(ImportTags.SRC_RUN_ID)
+    except MlflowException:
+        return
+    if made_from and made_from != src_vr["run_id"]:
+        raise MlflowExportImportException(
+            f"Version {dst_vr.version} of registered model '{model_name}' was imported from another source (run "
+            f"'{made_from}', not '{src_vr['run_id']}'): import this export into another model name "
+            "(--model-rename-file, --model) or replace the model (--delete-model)", http_status_code=409)
+
+
 def _raw_tags(model_dct):
     tags = model_dct.get("tags") or []
     return tags if isinstance(tags, dict) else {t["key"]: t["value"] for t in tags}
@@ -206,6 +223,7 @@ class VersionsImporter:
             key = src_version_key(src_vr)
             earlier = self.existing.get(key)
             if earlier is not None:
+                check_same_source(self.client, earlier, src_vr, self.model_name)
                 done[str(src_vr["version"])] = earlier.version
                 if self._finish_earlier(earlier, src_vr):
                     self.report.copied("model_versions")

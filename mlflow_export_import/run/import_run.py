@@ -23,7 +23,7 @@ from mlflow_export_import.common.report import Report
 from mlflow_export_import.common.source_tags import ExportTags, ImportTags, mk_source_tags, mk_source_tags_mlflow_tag
 from mlflow_export_import.common.utils import get_user
 from mlflow_export_import.run.export_run import RUN_FILE
-from mlflow_export_import.run.run_data_importer import import_run_data
+from mlflow_export_import.run.run_data_importer import find_over_limit_value, import_run_data
 
 MLFLOW_PARENT_RUN_ID = "mlflow.parentRunId"
 MLFLOW_USER = "mlflow.user"
@@ -87,6 +87,10 @@ def read_run(input_dir):
         inputs = {"dataset_inputs": inputs, "model_inputs": []}
     dct["inputs"] = inputs or {"dataset_inputs": [], "model_inputs": []}
     dct.setdefault("outputs", {"model_outputs": []})
+    for key, points in dct["metrics"].items():
+        if not isinstance(points, list) or not all(isinstance(p, dict) and "value" in p for p in points):
+            raise MlflowExportImportException(f"Corrupt export file '{path}': metric '{key}' is not a list of "
+                                              "points (value, timestamp, step)", http_status_code=400)
     return dct
 
 
@@ -118,6 +122,10 @@ class RunImporter:
         an earlier import, is filled again instead of creating a twin (writes are idempotent: the same
         params, tags and metric points again)."""
         info = run_dct["info"]
+        problem = find_over_limit_value(run_dct)
+        if problem:  # refused before anything is written: MLflow would cut the value without an error
+            raise MlflowExportImportException(f"Run '{info['run_id']}' from '{input_dir}' cannot be imported: {problem}",
+                                              http_status_code=400)
         if reuse_run is not None:
             run_id = reuse_run.info.run_id
             if reuse_run.info.lifecycle_stage == "deleted":

@@ -1,5 +1,6 @@
 """Params, metric histories and tags written with as few LogBatch requests as the REST limits allow."""
 from mlflow.entities import Metric, Param, RunTag
+from mlflow.utils.validation import MAX_PARAM_VAL_LENGTH, MAX_TAG_VAL_LENGTH
 
 MAX_METRICS_PER_BATCH = 1000
 MAX_PARAMS_TAGS_PER_BATCH = 100
@@ -30,3 +31,18 @@ def import_run_data(mlflow_client, run_dct, run_id, extra_tags=None, skip_tags=(
     tag_entities = [RunTag(k, str(v)) for k, v in tags.items()]
     for p, m, t in mk_batches(params, metrics, tag_entities):
         mlflow_client.log_batch(run_id, metrics=m, params=p, tags=t)
+
+
+def find_over_limit_value(run_dct):
+    """What MLflow would silently truncate (a param or tag value over its length limit), or a metric value
+    that is not a number; None when the run's data can be written as it is."""
+    for kind, values, limit in (("param", run_dct.get("params", {}), MAX_PARAM_VAL_LENGTH),
+                                ("tag", run_dct.get("tags", {}), MAX_TAG_VAL_LENGTH)):
+        for key, value in values.items():
+            if len(str(value)) > limit:
+                return f"{kind} '{key}' has a value of {len(str(value))} characters, more than the {limit} MLflow keeps"
+    for key, points in run_dct.get("metrics", {}).items():
+        for p in points:
+            if isinstance(p["value"], bool) or not isinstance(p["value"], (int, float)):
+                return f"metric '{key}' has a value that is not a number: {str(p['value'])[:50]!r}"
+    return None
