@@ -8,7 +8,7 @@ import os
 
 from mlflow_export_import.bulk.rename_utils import get_renames, rename
 from mlflow_export_import.common import MlflowExportImportException, describe_error, io_utils, model_utils
-from mlflow_export_import.common.capabilities import unsupported_reason
+from mlflow_export_import.common.capabilities import is_unsupported, unsupported_reason
 from mlflow_export_import.common.source_tags import ImportTags
 from mlflow_export_import.evaluation_dataset import export_evaluation_dataset as datasets
 from mlflow_export_import.evaluation_dataset.import_evaluation_dataset import read_dataset_file, records_to_upsert
@@ -158,7 +158,11 @@ def plan_logged_models_dir(client, input_dir, experiment_id, experiment_name, re
     if model_ids is None:
         model_ids = sorted(d for d in os.listdir(input_dir)
                            if os.path.exists(os.path.join(input_dir, d, LOGGED_MODEL_FILE)))
-    existing = imported_logged_models(client, experiment_id) if experiment_id else {}
+    try:
+        existing = _earlier_imports(imported_logged_models, client, experiment_id)
+    except Exception as ex:
+        record_logged_model_failure(client, report, f"experiment {experiment_id}", ex)
+        return
     for model_id in model_ids:
         model_dir = os.path.join(input_dir, model_id)
         try:
@@ -178,7 +182,11 @@ def plan_logged_models_dir(client, input_dir, experiment_id, experiment_name, re
 def plan_traces_dir(client, input_dir, experiment_id, experiment_name, report, trace_ids=None):
     if trace_ids is None:
         trace_ids = sorted(d for d in os.listdir(input_dir) if os.path.exists(os.path.join(input_dir, d, TRACE_FILE)))
-    existing = imported_traces(client, experiment_id) if experiment_id else {}
+    try:
+        existing = _earlier_imports(imported_traces, client, experiment_id)
+    except Exception as ex:
+        record_trace_failure(client, report, f"experiment {experiment_id}", ex)
+        return
     for trace_id in trace_ids:
         try:
             info = read_trace(os.path.join(input_dir, trace_id))["info"]
@@ -190,6 +198,19 @@ def plan_traces_dir(client, input_dir, experiment_id, experiment_name, report, t
             report.skipped(TRACES, src_id, "already imported")
         else:
             report.would(TRACES, src_id, f"create trace {src_id} in experiment '{experiment_name}'")
+
+
+def _earlier_imports(lookup, client, experiment_id):
+    """lookup(client, experiment id) of an experiment that exists; for one the import would create, the same
+    search in the Default experiment only asks whether the server supports it (as the import finds out)."""
+    if experiment_id is None:
+        try:
+            lookup(client, "0")
+        except Exception as ex:
+            if is_unsupported(ex):
+                raise
+        return {}
+    return lookup(client, experiment_id)
 
 
 def plan_logged_model(client, input_dir, experiment_name, report):
