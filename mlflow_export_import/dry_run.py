@@ -6,6 +6,8 @@ skipped and refused are those the real import then reports. The destination clie
 (client_utils.ReadOnlyClient): a write reaching it is a bug, and raises instead of changing the server."""
 import os
 
+from mlflow_export_import.bulk.import_experiments import read_experiments_list
+from mlflow_export_import.bulk.import_models import read_model_names
 from mlflow_export_import.bulk.rename_utils import get_renames, rename
 from mlflow_export_import.common import MlflowExportImportException, describe_error, io_utils, model_utils
 from mlflow_export_import.common.capabilities import is_unsupported, unsupported_reason
@@ -20,11 +22,13 @@ from mlflow_export_import.logged_model.import_logged_model import (
     imported_logged_models, is_complete, read_logged_model, record_failure as record_logged_model_failure)
 from mlflow_export_import.model.import_model import MODEL_PRESENT, check_importable, check_same_source, read_model
 from mlflow_export_import.model.model_utils import imported_versions, src_version_key
+from mlflow_export_import.model_version.import_model_version import read_version
 from mlflow_export_import.prompt import export_prompt as prompts
-from mlflow_export_import.prompt.import_prompt import find_same_version, list_dst_versions
+from mlflow_export_import.prompt.import_prompt import find_same_version, list_dst_versions, read_prompt_file
 from mlflow_export_import.run.import_run import find_earlier_import, read_run
 from mlflow_export_import.trace.export_trace import KIND as TRACES, TRACE_FILE
 from mlflow_export_import.trace.import_trace import imported_traces, read_trace, record_failure as record_trace_failure
+
 
 # ---- runs and experiments
 
@@ -75,7 +79,6 @@ def plan_experiment(client, experiment_name, input_dir, report):
 
 
 def plan_experiments(client, input_dir, experiment_renames, report):
-    from mlflow_export_import.bulk.import_experiments import read_experiments_list
     renames = get_renames(experiment_renames)
     for exp in read_experiments_list(input_dir):
         name = rename(exp["name"], renames, "experiment")
@@ -89,7 +92,6 @@ def plan_experiments(client, input_dir, experiment_renames, report):
 
 
 def plan_models(client, input_dir, delete_model, experiment_renames, model_renames, report):
-    from mlflow_export_import.bulk.import_models import read_model_names
     model_names = read_model_names(input_dir)
     plan_experiments(client, os.path.join(input_dir, "experiments"), experiment_renames, report)
     renames = get_renames(model_renames)
@@ -135,7 +137,6 @@ def plan_model_versions(client, model_name, model_dct, delete_model, report):
 
 
 def plan_model_version(client, model_name, experiment_name, input_dir, create_model, report):
-    from mlflow_export_import.model_version.import_model_version import read_version
     src_vr = read_version(input_dir)
     if not create_model and not model_utils.model_exists(client, model_name):
         raise MlflowExportImportException(
@@ -242,7 +243,6 @@ def plan_prompts(client, prompt_dirs, delete_prompt, report, prompt_name=None):
     except prompts.PromptsUnsupported:
         report.skipped(prompts.KIND, "all", unsupported_reason(client))
         return
-    from mlflow_export_import.prompt.import_prompt import read_prompt_file
     by_name = {}
     for path in prompt_dirs:
         try:
@@ -293,11 +293,11 @@ def plan_datasets(client, dataset_dirs, delete_dataset, report, dataset_name=Non
         try:
             src = read_dataset_file(os.path.join(path, datasets.DATASET_FILE))
             obj_id = name = dataset_name or src["name"]
-            existing = [] if delete_dataset else datasets.datasets_named(client, name)
-            if existing and not _dataset_changes(client, existing[0], src):
+            named = datasets.datasets_named(client, name)
+            if named and not delete_dataset and not _dataset_changes(client, named[0], src):
                 report.skipped(datasets.KIND, name, "already in the destination")
             else:
-                verb = "update" if existing else "replace" if delete_dataset else "create"
+                verb = "create" if not named else "replace" if delete_dataset else "update"
                 report.would(datasets.KIND, name, f"{verb} evaluation dataset '{name}'")
         except Exception as ex:
             datasets.record_failure(client, report, obj_id, ex, "import")

@@ -53,6 +53,18 @@ def check_server(mlflow_client):
     if resp.status_code >= 500:
         raise MlflowExportImportException(
             f"The MLflow tracking server at {redact_uri(uri)} answers HTTP {resp.status_code}", http_status_code=503)
+    if not _is_json(resp):
+        raise MlflowExportImportException(
+            f"{redact_uri(uri)} does not answer as an MLflow tracking server (HTTP {resp.status_code} without JSON "
+            "on the REST API)", http_status_code=502)
+
+
+def _is_json(resp):
+    try:
+        resp.json()
+        return True
+    except ValueError:
+        return False
 
 
 def _short(ex):

@@ -49,8 +49,9 @@ def import_logged_model(input_dir, experiment_name, run_id=None, mlmodel_fix=Tru
     report = report if report is not None else Report()
     run_id_map = dict(run_id_map or {})
     try:
+        source_run_id = read_logged_model(input_dir).get("source_run_id")  # fails before the experiment is created
         if run_id:
-            run_id_map[read_logged_model(input_dir).get("source_run_id")] = run_id
+            run_id_map[source_run_id] = run_id
         experiment_id, _ = set_experiment(client, experiment_name)
         importer = LoggedModelImporter(client, mlmodel_fix, report, id_map)
         logged_model = importer.import_model(experiment_id, input_dir, run_id_map)

@@ -49,6 +49,7 @@ def import_trace(input_dir, experiment_name, run_id=None, mlflow_client=None, re
     client = mlflow_client or create_mlflow_client()
     report = report if report is not None else Report()
     try:
+        read_trace(input_dir)  # an unreadable export fails before the experiment is created
         experiment_id, _ = set_experiment(client, experiment_name)
         return TraceImporter(client, report, id_map).import_trace(experiment_id, input_dir, run_id_map or {},
                                                                    run_id=run_id)
