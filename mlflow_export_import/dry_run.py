@@ -20,7 +20,8 @@ from mlflow_export_import.experiment.import_experiment import (
 from mlflow_export_import.logged_model.export_logged_model import KIND as LOGGED_MODELS, LOGGED_MODEL_FILE
 from mlflow_export_import.logged_model.import_logged_model import (
     imported_logged_models, is_complete, read_logged_model, record_failure as record_logged_model_failure)
-from mlflow_export_import.model.import_model import MODEL_PRESENT, check_importable, check_same_source, read_model
+from mlflow_export_import.model.import_model import (
+    MODEL_PRESENT, check_importable, check_same_source, read_model, stage_unset)
 from mlflow_export_import.model.model_utils import imported_versions, src_version_key
 from mlflow_export_import.model_version.import_model_version import read_version
 from mlflow_export_import.prompt import export_prompt as prompts
@@ -126,7 +127,11 @@ def plan_model_versions(client, model_name, model_dct, delete_model, report):
         key = src_version_key({**src_vr, "name": src_vr.get("name") or model_dct["name"]})
         if key in existing:
             check_same_source(client, existing[key], src_vr, model_name)
-            report.skipped("model_versions", key, f"already imported as version {existing[key].version}")
+            if stage_unset(model_name, existing[key], src_vr):
+                report.would("model_versions", key, f"set the stage of version {existing[key].version} of model "
+                                                    f"'{model_name}', which an earlier import left unset")
+            else:
+                report.skipped("model_versions", key, f"already imported as version {existing[key].version}")
         else:
             report.would("model_versions", key, f"create version {src_vr['version']} of model '{model_name}'")
     if exists and not delete_model:

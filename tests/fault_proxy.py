@@ -71,8 +71,14 @@ class FaultProxy:
                     self.wfile.write(content)
                     return
                 headers = {k: v for k, v in self.headers.items() if k.lower() not in HOP_HEADERS}
-                resp = requests.request(self.command, proxy.target + self.path, data=body, headers=headers,
-                                        timeout=120)
+                try:
+                    resp = requests.request(self.command, proxy.target + self.path, data=body, headers=headers,
+                                            timeout=120)
+                except requests.ConnectionError:  # the target is down: answer as a real gateway would
+                    self.send_response(502)
+                    self.send_header("Content-Length", "0")
+                    self.end_headers()
+                    return
                 self.send_response(resp.status_code)
                 for k, v in resp.headers.items():
                     if k.lower() not in HOP_HEADERS:

@@ -34,6 +34,7 @@ SRC_MODEL_TAG = f"{ExportTags.PREFIX_ROOT}.import.src_model"
 MODEL_FILE = "model.json"
 VERSION_MODELS_DIR = "version_models"
 REGISTRY_COPY_TAG = f"{ExportTags.PREFIX_ROOT}.import.registry_copy_of"
+PLACEHOLDER_TAG = f"{ExportTags.PREFIX_ROOT}.import.placeholder"
 MODEL_PRESENT = "already present (its versions are counted on their own)"
 
 _logger = get_logger(__name__)
@@ -211,9 +212,11 @@ class VersionsImporter:
         self.id_map = id_map
         self.orphan_experiment = orphan_experiment
         self.existing = imported_versions(client, model_name)
-        numbers = [int(v.version) for v in model_utils.search_model_versions(
-            client, f"name='{model_utils.quote(model_name)}'")]
-        self.last = max(numbers, default=0)
+        versions = model_utils.search_model_versions(client, f"name='{model_utils.quote(model_name)}'")
+        for vr in versions:
+            if (vr.tags or {}).get(PLACEHOLDER_TAG):  # an earlier import stopped before deleting it
+                client.delete_model_version(model_name, vr.version)
+        self.last = max((int(v.version) for v in versions), default=0)
 
     def run(self):
         """Returns {source version: destination version} for every version now in the destination."""
@@ -243,9 +246,7 @@ class VersionsImporter:
     def _finish_earlier(self, earlier, src_vr):
         """An earlier import stopped between creating the version and setting its stage: set it now.
         True if it had to."""
-        stage = src_vr.get("current_stage") or "None"
-        if stage.lower() == (earlier.current_stage or "None").lower() or \
-                model_utils.is_unity_catalog_model(self.model_name):
+        if not stage_unset(self.model_name, earlier, src_vr):
             return False
         set_stage_and_aliases(self.client, self.model_name, earlier.version, src_vr)
         return True
@@ -290,9 +291,17 @@ class VersionsImporter:
         # A placeholder linked to a logged model would be listed in its mlflow.modelVersions tag for good.
         source, kwargs = (f"runs:/{dst_run_id}", {}) if dst_run_id else (dst_source, {"model_id": model_id})
         while self.last + 1 < number:
-            vr = self.client.create_model_version(self.model_name, source, dst_run_id, await_creation_for=0, **kwargs)
+            vr = self.client.create_model_version(self.model_name, source, dst_run_id, await_creation_for=0,
+                                                  tags={PLACEHOLDER_TAG: "true"}, **kwargs)
             self.client.delete_model_version(self.model_name, vr.version)
             self.last = int(vr.version)
+
+
+def stage_unset(model_name, dst_vr, src_vr):
+    """Whether the destination version still lacks the source version's stage (Unity Catalog has no stages)."""
+    stage = src_vr.get("current_stage") or "None"
+    return stage.lower() != (dst_vr.current_stage or "None").lower() and \
+        not model_utils.is_unity_catalog_model(model_name)
 
 
 def _model_root(files_dir):
