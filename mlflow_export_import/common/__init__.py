@@ -31,7 +31,13 @@ class MlflowExportImportException(Exception):
 
 
 def describe_error(ex):
-    """One line that says what went wrong, without a traceback."""
+    """One line that says what went wrong, without a traceback, nor the password of a URI it quotes
+    (MLflow's own messages quote the request URL as given)."""
+    from mlflow_export_import.common.io_utils import redact_uri  # io_utils imports this module
+    return redact_uri(_describe_error(ex))
+
+
+def _describe_error(ex):
     if isinstance(ex, MlflowExportImportException):
         return ex.message
     if isinstance(ex, MlflowException):

@@ -19,8 +19,8 @@ def redact_uri(uri):
     """A URI without any user:password@ part or token query value, safe to write into files and logs."""
     if uri is None:
         return None
-    uri = re.sub(r"(://)[^/@]+@", r"\1", str(uri))
-    return re.sub(r"(?i)((?:token|password|secret|key)=)[^&]+", r"\1***", uri)
+    uri = re.sub(r"(://)[^/@\s]+@", r"\1", str(uri))
+    return re.sub(r"(?i)((?:token|password|secret|key)=)[^&\s]+", r"\1***", uri)
 
 
 def _package_version():
