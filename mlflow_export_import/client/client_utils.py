@@ -23,10 +23,10 @@ def create_mlflow_client(tracking_uri=None, registry_uri=None):
     registry_uri = registry_uri or os.environ.get("MLFLOW_REGISTRY_URI") or tracking_uri
     try:
         return MlflowClient(tracking_uri, registry_uri=registry_uri)
-    except MlflowException as ex:  # MLflow's message may not name the URI, or name it with its password
+    except MlflowException as ex:  # MLflow's message may not name the URI (describe_error redacts it)
         raise MlflowExportImportException(
             ex, f"Cannot use the MLflow tracking URI '{redact_uri(tracking_uri)}' (registry "
-            f"'{redact_uri(registry_uri)}'): {redact_uri(describe_error(ex))}", http_status_code=400)
+            f"'{redact_uri(registry_uri)}'): {describe_error(ex)}", http_status_code=400)
 
 
 def check_server(mlflow_client):
