@@ -7,7 +7,8 @@ from mlflow_export_import.bulk.export_logged_models import LOGGED_MODELS_FILE
 from mlflow_export_import.client.client_utils import create_mlflow_client
 from mlflow_export_import.common import io_utils
 from mlflow_export_import.common import id_map as id_maps
-from mlflow_export_import.common.click_options import opt_dry_run, opt_retry_failed, opt_input_dir, opt_report, opt_workers
+from mlflow_export_import.common.click_options import (
+    opt_dry_run, opt_input_dir, opt_report, opt_retry_failed, opt_workers)
 from mlflow_export_import.common.cli_utils import command, mk_client
 from mlflow_export_import.common.report import Report
 from mlflow_export_import.experiment.import_experiment import destination_experiments, retried

@@ -124,8 +124,8 @@ class RunImporter:
         info = run_dct["info"]
         problem = find_over_limit_value(run_dct)
         if problem:  # refused before anything is written: MLflow would cut the value without an error
-            raise MlflowExportImportException(f"Run '{info['run_id']}' from '{input_dir}' cannot be imported: {problem}",
-                                              http_status_code=400)
+            raise MlflowExportImportException(
+                f"Run '{info['run_id']}' from '{input_dir}' cannot be imported: {problem}", http_status_code=400)
         if reuse_run is not None:
             run_id = reuse_run.info.run_id
             if reuse_run.info.lifecycle_stage == "deleted":
