@@ -36,6 +36,9 @@ COMMANDS = {
     "import-evaluation-dataset": "evaluation_dataset.import_evaluation_dataset",
     "export-evaluation-datasets": "bulk.export_evaluation_datasets",
     "import-evaluation-datasets": "bulk.import_evaluation_datasets",
+    "get-model-signature": "tools.get_model_signature",
+    "set-model-signature": "tools.set_model_signature",
+    "list-model-versions-without-signatures": "tools.list_model_versions_without_signatures",
     "verify": "verify.verify",
 }
 

@@ -127,7 +127,7 @@ def plan_model_versions(client, model_name, model_dct, delete_model, report):
         key = src_version_key({**src_vr, "name": src_vr.get("name") or model_dct["name"]})
         if key in existing:
             check_same_source(client, existing[key], src_vr, model_name)
-            if stage_unset(model_name, existing[key], src_vr):
+            if stage_unset(client, existing[key], src_vr):
                 report.would("model_versions", key, f"set the stage of version {existing[key].version} of model "
                                                     f"'{model_name}', which an earlier import left unset")
             else:

@@ -140,3 +140,52 @@ def _census(count_tool, uri, artifact_hash):
                 os.environ.pop(key, None)
             else:
                 os.environ[key] = value
+
+
+# ---------------------------------------------------------------- platforms (Databricks, Unity Catalog, SageMaker)
+PLATFORM_ENV_CLEARED = ("DATABRICKS_HOST", "DATABRICKS_TOKEN", "DATABRICKS_CONFIG_PROFILE", "DATABRICKS_CONFIG_FILE",
+                        "MLFLOW_TRACKING_URI", "MLFLOW_REGISTRY_URI", "SAGEMAKER_MLFLOW_CUSTOM_ENDPOINT")
+
+
+@pytest.fixture(scope="session")
+def moto_s3(servers_dir):
+    from tests.fakes.s3 import MotoS3
+    s3 = MotoS3(os.path.join(servers_dir, "moto")).start()
+    yield s3
+    s3.stop()
+
+
+@pytest.fixture(scope="session")
+def databricks(servers_dir, moto_s3):
+    """Two fake Databricks workspaces (different tokens, each rejecting the other's), each with its Unity Catalog
+    registry on moto S3, and a config file with their profiles: `src-ws` (alias `test-env`, `dev-env`) and `dst-ws`
+    (alias `prod-env`). No DEFAULT profile: a request sent with default credentials fails loudly."""
+    from tests import platforms
+    env = platforms.DatabricksEnv(servers_dir, moto_s3)
+    saved = {k: os.environ.get(k) for k in PLATFORM_ENV_CLEARED + ("MLFLOW_S3_ENDPOINT_URL", "AWS_ACCESS_KEY_ID",
+                                                                   "AWS_SECRET_ACCESS_KEY", "AWS_DEFAULT_REGION")}
+    env.start()
+    for key in ("DATABRICKS_HOST", "DATABRICKS_TOKEN", "DATABRICKS_CONFIG_PROFILE"):
+        os.environ.pop(key, None)
+    os.environ.update({"DATABRICKS_CONFIG_FILE": env.config_file, **env.client_env()})
+    try:
+        yield env
+    finally:
+        env.stop()
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+
+
+@pytest.fixture
+def dbx(databricks, monkeypatch):
+    """The Databricks environment with the process environment as a user has it: the config file set, no
+    DATABRICKS_HOST/TOKEN/CONFIG_PROFILE, no MLflow URIs."""
+    for key in PLATFORM_ENV_CLEARED:
+        monkeypatch.delenv(key, raising=False)
+    monkeypatch.setenv("DATABRICKS_CONFIG_FILE", databricks.config_file)
+    for key, value in databricks.client_env().items():
+        monkeypatch.setenv(key, value)
+    return databricks

@@ -12,6 +12,7 @@ from mlflow_export_import.bulk.rename_utils import get_renames, rename
 from mlflow_export_import.client.client_utils import create_mlflow_client
 from mlflow_export_import.common import MlflowExportImportException, describe_error, io_utils
 from mlflow_export_import.common import id_map as id_maps
+from mlflow_export_import.common import registry_rules
 from mlflow_export_import.common.click_options import (
     opt_dry_run, opt_retry_failed,
     bool_option, opt_experiment_rename_file, opt_import_permissions, opt_import_source_tags, opt_input_dir,
@@ -37,6 +38,7 @@ def import_models(input_dir, delete_model, import_permissions=False, import_sour
     note_permissions(import_permissions, report)
     start = time.time()
     model_names = read_model_names(input_dir)
+    registry_rules.check_model_names(client, [rename(n, get_renames(model_renames), "model") for n in model_names])
     exp_info, runs = _import_experiments(client, input_dir, import_permissions, import_source_tags, use_src_user_id,
                                    experiment_renames, use_threads, report, workers, id_map)
     models_info = _import_models(client, input_dir, model_names, delete_model, import_source_tags, model_renames,

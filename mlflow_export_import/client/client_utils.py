@@ -1,5 +1,5 @@
-"""MLflow clients are always explicit: nothing here reads or changes the global tracking URI
-except to take MLflow's own default when no URI is given."""
+"""MLflow clients are always explicit: nothing here reads the global tracking URI except to take MLflow's own
+default when no URI is given; platform settings are scoped per side (client/scope.py)."""
 import os
 
 import mlflow
@@ -7,34 +7,77 @@ from mlflow import MlflowClient
 from mlflow.exceptions import MlflowException
 from mlflow.utils.rest_utils import http_request
 
+from mlflow_export_import.client import databricks, scope, uris
 from mlflow_export_import.common import MlflowExportImportException, describe_error
 from mlflow_export_import.common.io_utils import redact_uri
+from mlflow_export_import.common.logging_utils import get_logger
+
+_logger = get_logger(__name__)
 
 
 def create_mlflow_client(tracking_uri=None, registry_uri=None):
-    """A client for `tracking_uri` (default: $MLFLOW_TRACKING_URI or MLflow's default store).
-    A `databricks-uc` URI names the Unity Catalog registry of the `databricks` workspace."""
+    """A client for `tracking_uri` (default: $MLFLOW_TRACKING_URI or MLflow's default store) and `registry_uri`
+    (default: $MLFLOW_REGISTRY_URI or the tracking URI). A `databricks-uc[://PROFILE]` URI names the Unity
+    Catalog registry of the `databricks[://PROFILE]` workspace. URIs are checked before any request (bad
+    shape, missing Databricks profile, SageMaker plugin missing). Databricks and SageMaker clients run each
+    call in their side's scope (see client/scope.py)."""
     if tracking_uri is None and registry_uri is not None:
-        tracking_uri = registry_uri
-    if tracking_uri is not None and tracking_uri.startswith("databricks-uc"):
+        tracking_uri = uris.tracking_uri_of_registry(registry_uri)
+    if tracking_uri is not None and uris.parse(tracking_uri).kind == uris.DATABRICKS_UC:
         registry_uri = registry_uri or tracking_uri
-        tracking_uri = tracking_uri.replace("databricks-uc", "databricks", 1)
+        tracking_uri = uris.tracking_uri_of_registry(tracking_uri)
     tracking_uri = tracking_uri or os.environ.get("MLFLOW_TRACKING_URI") or mlflow.get_tracking_uri()
     registry_uri = registry_uri or os.environ.get("MLFLOW_REGISTRY_URI") or tracking_uri
+    _check_uris(tracking_uri, registry_uri)
     try:
-        return MlflowClient(tracking_uri, registry_uri=registry_uri)
+        with scope.side_scope(_Uris(tracking_uri, registry_uri)):
+            client = MlflowClient(tracking_uri, registry_uri=registry_uri)
     except MlflowException as ex:  # MLflow's message may not name the URI (describe_error redacts it)
         raise MlflowExportImportException(
             ex, f"Cannot use the MLflow tracking URI '{redact_uri(tracking_uri)}' (registry "
             f"'{redact_uri(registry_uri)}'): {describe_error(ex)}", http_status_code=400)
+    return scope.scoped_client(client)
+
+
+class _Uris:
+    def __init__(self, tracking_uri, registry_uri):
+        self.tracking_uri, self._registry_uri = tracking_uri, registry_uri
+
+
+def _check_uris(tracking_uri, registry_uri):
+    tracking, registry = uris.parse(tracking_uri), uris.parse(registry_uri)
+    if tracking.kind == uris.UC_OSS:
+        raise MlflowExportImportException(
+            f"'{tracking_uri}' is an open-source Unity Catalog registry, not a tracking server: give it as the "
+            "registry URI and the MLflow server that holds the runs as the tracking URI", http_status_code=400)
+    for target in (tracking, registry):
+        uris.check_databricks_profile(target)
+        uris.check_sagemaker_plugin(target)
+        if uris.env_credentials_shadow_profile(target) and target.uri not in _warned:
+            _warned.add(target.uri)
+            _logger.warning(f"DATABRICKS_HOST/DATABRICKS_TOKEN are set and override the host and token of profile "
+                            f"'{target.profile}' named by '{target.uri}': unset them to use the profile")
+
+
+_warned = set()
 
 
 def check_server(mlflow_client):
-    """Fail fast, with one clear line, when an HTTP tracking server cannot be reached or refuses us,
-    instead of letting every later call retry for minutes."""
+    """Fail fast, with one clear line, when a tracking server cannot be reached or refuses us, instead of
+    letting every later call retry for minutes."""
     uri = mlflow_client.tracking_uri
-    if not str(uri).startswith(("http://", "https://", "databricks")):
-        return
+    target = uris.parse(uri)
+    if target.is_databricks and (target.profile is None or ":" not in target.profile):
+        databricks.check_workspace(target)
+    elif str(uri).startswith(("http://", "https://", "databricks")) or target.kind == uris.SAGEMAKER:
+        with scope.side_scope(mlflow_client):
+            _check_mlflow_server(mlflow_client, uri)
+    registry = getattr(mlflow_client, "_registry_uri", None)
+    if registry and uris.parse(registry).kind == uris.UC_OSS:
+        check_uc_oss_server(registry)
+
+
+def _check_mlflow_server(mlflow_client, uri):
     try:
         host_creds = mlflow_client._tracking_client.store.get_host_creds()
         resp = http_request(host_creds, "/api/2.0/mlflow/experiments/search", "GET",
@@ -57,6 +100,21 @@ def check_server(mlflow_client):
         raise MlflowExportImportException(
             f"{redact_uri(uri)} does not answer as an MLflow tracking server (HTTP {resp.status_code} without JSON "
             "on the REST API)", http_status_code=502)
+
+
+def check_uc_oss_server(registry_uri):
+    """An open-source Unity Catalog server answers its models API."""
+    import requests
+    base = registry_uri[len("uc:"):].rstrip("/")
+    try:
+        resp = requests.get(f"{base}/api/2.1/unity-catalog/models", params={"max_results": 1}, timeout=15)
+    except requests.RequestException as ex:
+        raise MlflowExportImportException(
+            ex, f"Cannot reach the Unity Catalog server at {redact_uri(base)}: {_short(ex)}", http_status_code=503)
+    if resp.status_code >= 500 or not _is_json(resp):
+        raise MlflowExportImportException(
+            f"{redact_uri(base)} does not answer as a Unity Catalog server (HTTP {resp.status_code} on "
+            "/api/2.1/unity-catalog/models)", http_status_code=502)
 
 
 def _is_json(resp):

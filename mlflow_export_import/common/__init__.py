@@ -30,6 +30,13 @@ class MlflowExportImportException(Exception):
         super().__init__(json.dumps(self.kwargs))
 
 
+class UsageError(MlflowExportImportException):
+    """Bad options or names, found before anything is written: the command exits 2."""
+
+    def __init__(self, message):
+        super().__init__(message, http_status_code=400)
+
+
 def describe_error(ex):
     """One line that says what went wrong, without a traceback, nor the password of a URI it quotes
     (MLflow's own messages quote the request URL as given)."""

@@ -8,7 +8,7 @@ import click
 from mlflow.exceptions import MlflowException
 
 from mlflow_export_import.client.client_utils import ReadOnlyClient, check_server, create_mlflow_client
-from mlflow_export_import.common import MlflowExportImportException, describe_error
+from mlflow_export_import.common import MlflowExportImportException, UsageError, describe_error
 from mlflow_export_import.common.logging_utils import configure_logging, get_logger
 from mlflow_export_import.common.progress import Progress
 from mlflow_export_import.common.rate_limit import RateLimitedClient
@@ -50,6 +50,10 @@ def command(name, options, report_file=None, dry_run=False, retry_failed=None):
                                                   http_status_code=400)
             report.retry = RetryList.read(retry_failed)
         yield report
+    except UsageError as ex:
+        progress.close()
+        click.echo(f"Error: {ex.message}", err=True)
+        sys.exit(2)
     except (MlflowExportImportException, MlflowException, OSError, ValueError, KeyError) as ex:
         report.failed("command", name, describe_error(ex))
     except KeyboardInterrupt:

@@ -39,11 +39,25 @@ def set_experiment(mlflow_client, exp_name, tags=None):
                 "restore it or delete it permanently first", http_status_code=400)
         return exp.experiment_id, False
     try:
-        return mlflow_client.create_experiment(exp_name, tags=tags), True
+        return create_experiment(mlflow_client, exp_name, tags), True
     except MlflowException as ex:
         if ex.error_code != "RESOURCE_ALREADY_EXISTS":
             raise
         return mlflow_client.get_experiment_by_name(exp_name).experiment_id, False  # created by a parallel worker
+
+
+def create_experiment(mlflow_client, exp_name, tags=None):
+    """Create the experiment. In a Databricks workspace its name must be an absolute workspace path, whose
+    folder is created first when missing. Returns its id."""
+    from mlflow_export_import.client import databricks, uris
+    if uris.parse(mlflow_client.tracking_uri).is_databricks:
+        if not exp_name.startswith("/"):
+            raise MlflowExportImportException(
+                f"Experiment name '{exp_name}' is not a workspace path: a Databricks workspace needs an absolute "
+                f"path such as '/Users/<user>/{exp_name}' (map names with --experiment-rename-file or give "
+                "--experiment-name)", http_status_code=400)
+        databricks.ensure_experiment_folder(mlflow_client, exp_name)
+    return mlflow_client.create_experiment(exp_name, tags=tags)
 
 
 def get_experiment_description(experiment):

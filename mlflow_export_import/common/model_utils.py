@@ -137,6 +137,7 @@ def export_version_model(client, version, output_dir):
     """Download the registry's copy of the version's files into output_dir. Returns "models:/<name>/<version>".
     Resolved through the client: MLflow's models:/ artifact repository would ask the global registry."""
     import mlflow
+    from mlflow_export_import.client.scope import side_scope
     download_uri = client.get_model_version_download_uri(version.name, version.version)
     os.makedirs(output_dir, exist_ok=True)
     if download_uri.startswith("runs:/"):
@@ -145,6 +146,7 @@ def export_version_model(client, version, output_dir):
     else:
         if download_uri.startswith("models:/"):
             download_uri = client.get_logged_model(download_uri[len("models:/"):].strip("/")).artifact_location
-        mlflow.artifacts.download_artifacts(artifact_uri=download_uri, dst_path=output_dir,
-                                            tracking_uri=client.tracking_uri)
+        with side_scope(client):
+            mlflow.artifacts.download_artifacts(artifact_uri=download_uri, dst_path=output_dir,
+                                                tracking_uri=client.tracking_uri)
     return f"models:/{version.name}/{version.version}"

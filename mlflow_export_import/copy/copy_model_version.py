@@ -13,7 +13,8 @@ from mlflow.entities import LoggedModelStatus
 from mlflow.exceptions import MlflowException
 
 from mlflow_export_import.client.client_utils import ReadOnlyClient
-from mlflow_export_import.common import MlflowExportImportException, describe_error, model_utils
+from mlflow_export_import.client.scope import side_scope
+from mlflow_export_import.common import MlflowExportImportException, describe_error, model_utils, registry_rules
 from mlflow_export_import.common.click_options import bool_option, opt_dry_run, opt_report
 from mlflow_export_import.common.cli_utils import command
 from mlflow_export_import.common.io_utils import redact_uri
@@ -49,6 +50,7 @@ def _copy(src_client, src_model_name, src_model_version, dst_client, dst_model_n
           copy_permissions=False, copy_stages_and_aliases=False, copy_lineage_tags=False, verbose=False,
           report=None):
     report = report if report is not None else Report()
+    registry_rules.check_model_names(dst_client, [dst_model_name])
     src_model = _get_registered_model(src_client, src_model_name)
     src_vr = _get_version(src_client, src_model_name, src_model_version)
     if not dst_experiment_name:
@@ -181,8 +183,9 @@ def _copy_logged_model(src_client, src_model_id, dst_client, dst_run, report):
         model_type=src_model.model_type)
     try:
         with tempfile.TemporaryDirectory(prefix="mlflow-copy-model-") as tmp:
-            local = mlflow.artifacts.download_artifacts(artifact_uri=src_model.artifact_location, dst_path=tmp,
-                                                        tracking_uri=src_client.tracking_uri)
+            with side_scope(src_client):
+                local = mlflow.artifacts.download_artifacts(artifact_uri=src_model.artifact_location, dst_path=tmp,
+                                                            tracking_uri=src_client.tracking_uri)
             _point_mlmodel_at(os.path.join(local, "MLmodel"), dst_model.model_id, dst_run.info.run_id)
             dst_client.log_model_artifacts(dst_model.model_id, local)
         if src_model.status != LoggedModelStatus.PENDING:
@@ -218,6 +221,7 @@ def find_copied_version(dst_client, dst_model_name, dst_run_id, dst_source):
 def plan_copy(src_client, src_model_name, src_model_version, dst_client, dst_model_name, dst_experiment_name,
               report):
     """--dry-run: the same checks of the source and destination as a copy, and what it would create."""
+    registry_rules.check_model_names(dst_client, [dst_model_name])
     _get_registered_model(src_client, src_model_name)
     src_vr = _get_version(src_client, src_model_name, src_model_version)
     key = f"{src_model_name}/{src_vr.version}"
@@ -266,7 +270,7 @@ def _with_lineage_tags(tags, src_vr, src_run, src_client, dst_client, dst_model_
     if src_run is not None:
         for key in SRC_RUN_LINEAGE_TAGS:
             copy_utils.add_tag(src_run.data.tags, lineage, key, f"{prefix}.src_run")
-    if model_utils.is_unity_catalog_model(dst_model_name):
+    if registry_rules.registry_kind(dst_client) == registry_rules.UNITY_CATALOG:
         lineage = {k.replace(".", "_"): v for k, v in lineage.items()}
     return {**tags, **lineage}
 
@@ -275,10 +279,11 @@ def _with_lineage_tags(tags, src_vr, src_run, src_client, dst_client, dst_model_
 @click.option("--src-model", help="Source registered model.", type=str, required=True)
 @click.option("--src-version", help="Source model version.", type=str, required=True)
 @click.option("--dst-model", help="Destination registered model.", type=str, required=True)
-@click.option("--src-registry-uri", type=str, default=None,
+@click.option("--src-registry-uri", "--src-registry-uri:", "src_registry_uri", type=str, default=None,
               help="Source MLflow registry URI, which names the tracking server too (databricks-uc://p -> "
-                   "databricks://p). Default: $MLFLOW_TRACKING_URI.")
-@click.option("--dst-registry-uri", type=str, default=None,
+                   "databricks://p). Default: $MLFLOW_TRACKING_URI. (The spelling with a colon, as in the "
+                   "reference's README, is accepted too.)")
+@click.option("--dst-registry-uri", "--dst-registry-uri:", "dst_registry_uri", type=str, default=None,
               help="Destination MLflow registry URI, which names the tracking server too. "
                    "Default: $MLFLOW_TRACKING_URI.")
 @click.option("--dst-experiment-name", type=str, default=None,

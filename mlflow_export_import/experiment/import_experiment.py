@@ -18,6 +18,7 @@ from mlflow_export_import.common.cli_utils import command, mk_client
 from mlflow_export_import.common.id_map import IdMap
 from mlflow_export_import.common.iterators import SearchRunsIterator
 from mlflow_export_import.common.logging_utils import get_logger
+from mlflow_export_import.common import mlflow_utils
 from mlflow_export_import.common.mlflow_utils import set_experiment
 from mlflow_export_import.common.parallel import map_bounded
 from mlflow_export_import.common.report import Report
@@ -111,7 +112,7 @@ def _create_or_update_experiment(client, name, src_exp, import_source_tags):
         tags = {k: v for k, v in tags.items() if not k.startswith(f"{ExportTags.PREFIX_FIELD}.tags")}
     exp = check_experiment_importable(client, name, src_exp)
     if exp is None:
-        return client.create_experiment(name, tags=tags), True
+        return mlflow_utils.create_experiment(client, name, tags), True
     if exp.lifecycle_stage == "deleted":
         client.restore_experiment(exp.experiment_id)  # resuming the import of a deleted experiment
     for key, value in tags.items():

@@ -6,6 +6,7 @@ import click
 from mlflow.store.artifact.artifact_repository_registry import get_artifact_repository
 
 from mlflow_export_import.client.client_utils import create_mlflow_client
+from mlflow_export_import.client.scope import side_scope
 from mlflow_export_import.common import describe_error, io_utils
 from mlflow_export_import.common.capabilities import is_unsupported, unsupported_reason
 from mlflow_export_import.common.click_options import opt_output_dir, opt_report
@@ -68,8 +69,9 @@ def _download_artifacts(client, logged_model, dst_dir):
         shutil.rmtree(dst_dir)
     os.makedirs(dst_dir)
     if client.list_logged_model_artifacts(logged_model.model_id):
-        repo = get_artifact_repository(logged_model.artifact_location, tracking_uri=client.tracking_uri)
-        repo.download_artifacts("", dst_dir)
+        with side_scope(client):
+            repo = get_artifact_repository(logged_model.artifact_location, tracking_uri=client.tracking_uri)
+            repo.download_artifacts("", dst_dir)
 
 
 @click.command("export-logged-model")

@@ -12,7 +12,7 @@ from mlflow.exceptions import MlflowException
 
 from mlflow_export_import.client.client_utils import create_mlflow_client
 from mlflow_export_import.common import MlflowExportImportException, describe_error, io_utils
-from mlflow_export_import.common import model_utils
+from mlflow_export_import.common import model_utils, registry_rules
 from mlflow_export_import.common.click_options import (
     opt_dry_run,
     bool_option, opt_experiment_name, opt_import_permissions, opt_import_source_tags, opt_input_dir, opt_report)
@@ -110,6 +110,7 @@ class ModelImporter(BaseModelImporter):
     def import_model(self, model_name, input_dir, experiment_name, delete_model=False, verbose=False, report=None,
                      id_map=None):
         report = report if report is not None else Report()
+        registry_rules.check_model_names(self.client, [model_name])
         model_dct = read_model(input_dir)
         check_importable(self.client, model_name, model_dct, delete_model)
         experiment_id, _ = set_experiment(self.client, experiment_name)
@@ -190,11 +191,15 @@ def prepare_model(client, model_name, model_dct, delete_model):
 
 
 def set_model_aliases(client, model_name, model_dct, versions):
-    """The model's alias list (export-format: [{alias, version}]) mapped to the destination versions."""
+    """The model's alias list (export-format: [{alias, version}]) mapped to the destination versions, as the
+    destination registry allows (common/registry_rules.py)."""
+    by_version = {}
     for alias, src_version in model_utils.model_aliases(model_dct).items():
         dst_version = versions.get(str(src_version))
         if dst_version:
-            client.set_registered_model_alias(model_name, alias, dst_version)
+            by_version.setdefault(dst_version, []).append(alias)
+    for dst_version, aliases in by_version.items():
+        registry_rules.set_aliases(client, model_name, dst_version, aliases)
 
 
 class VersionsImporter:
@@ -235,18 +240,18 @@ class VersionsImporter:
                 continue
             try:
                 done[str(src_vr["version"])] = self._import_version(src_vr)
-            except Exception as ex:
+            except Exception as ex:  # one bad version never stops the model's others
                 self.report.failed("model_versions", key, describe_error(ex), name=self.model_name)
-                raise MlflowExportImportException(
-                    ex, f"Version {src_vr['version']} of model '{src_vr['name']}' failed to import: "
-                        f"{describe_error(ex)}")
+                _logger.error(f"Version {src_vr['version']} of model '{src_vr['name']}' failed to import: "
+                              f"{describe_error(ex)}")
+                continue
             self.report.copied("model_versions")
         return done
 
     def _finish_earlier(self, earlier, src_vr):
         """An earlier import stopped between creating the version and setting its stage: set it now.
         True if it had to."""
-        if not stage_unset(self.model_name, earlier, src_vr):
+        if not stage_unset(self.client, earlier, src_vr):
             return False
         set_stage_and_aliases(self.client, self.model_name, earlier.version, src_vr)
         return True
@@ -290,6 +295,9 @@ class VersionsImporter:
         """Versions are numbered in sequence: burn the numbers of deleted source versions."""
         # A placeholder linked to a logged model would be listed in its mlflow.modelVersions tag for good.
         source, kwargs = (f"runs:/{dst_run_id}", {}) if dst_run_id else (dst_source, {"model_id": model_id})
+        if registry_rules.registry_kind(self.client) == registry_rules.UNITY_CATALOG:
+            # Unity Catalog uploads and checks the files of every version: the placeholder must be a real model
+            source, kwargs = dst_source, ({"model_id": model_id} if model_id else {})
         while self.last + 1 < number:
             vr = self.client.create_model_version(self.model_name, source, dst_run_id, await_creation_for=0,
                                                   tags={PLACEHOLDER_TAG: "true"}, **kwargs)
@@ -297,11 +305,10 @@ class VersionsImporter:
             self.last = int(vr.version)
 
 
-def stage_unset(model_name, dst_vr, src_vr):
-    """Whether the destination version still lacks the source version's stage (Unity Catalog has no stages)."""
-    stage = src_vr.get("current_stage") or "None"
-    return stage.lower() != (dst_vr.current_stage or "None").lower() and \
-        not model_utils.is_unity_catalog_model(model_name)
+def stage_unset(client, dst_vr, src_vr):
+    """Whether the destination version still lacks the source version's stage (or, in Unity Catalog, what the
+    stage maps to)."""
+    return registry_rules.stage_unset(client, dst_vr, src_vr)
 
 
 def _model_root(files_dir):

@@ -8,7 +8,7 @@ from mlflow.exceptions import MlflowException
 
 from mlflow_export_import.client.client_utils import create_mlflow_client
 from mlflow_export_import.common import MlflowExportImportException, describe_error, io_utils
-from mlflow_export_import.common import model_utils
+from mlflow_export_import.common import model_utils, registry_rules
 from mlflow_export_import.common.click_options import (
     opt_dry_run,
     bool_option, opt_experiment_name, opt_import_permissions, opt_import_source_tags, opt_input_dir, opt_report)
@@ -35,6 +35,7 @@ def import_model_version(model_name, experiment_name, input_dir, create_model=Fa
     experiment_name. Returns the destination ModelVersion."""
     client = mlflow_client or create_mlflow_client()
     report = report if report is not None else Report()
+    registry_rules.check_model_names(client, [model_name])
     src_vr = read_version(input_dir)
     model_dct = _read_model(input_dir) if import_metadata or create_model else {}
     if not create_model and not model_utils.model_exists(client, model_name):
@@ -83,9 +84,16 @@ def _import_model_version(mlflow_client, model_name, src_vr, dst_run_id, dst_sou
     if import_source_tags:
         tags.update(version_source_tags(src_vr))
     kwargs = {"model_id": model_id} if model_id else {}
-    dst_vr = mlflow_client.create_model_version(model_name, dst_source, dst_run_id or None, tags=tags,
-                                                description=src_vr.get("description") or None,
-                                                await_creation_for=0, **kwargs)
+    try:
+        dst_vr = mlflow_client.create_model_version(model_name, dst_source, dst_run_id or None, tags=tags,
+                                                    description=src_vr.get("description") or None,
+                                                    await_creation_for=0, **kwargs)
+    except MlflowException as ex:
+        refused = registry_rules.registry_kind(mlflow_client) == registry_rules.UNITY_CATALOG and \
+            registry_rules.signature_error(ex, model_name, src_vr)
+        if refused:
+            raise refused
+        raise
     try:
         _await_ready(mlflow_client, dst_vr)
         if import_stages_and_aliases:
@@ -97,13 +105,16 @@ def _import_model_version(mlflow_client, model_name, src_vr, dst_run_id, dst_sou
 
 
 def _await_ready(client, vr, timeout=300):
-    """Registries that copy the files (Databricks) make a version READY later; OSS at once (no call)."""
+    """Registries that copy the files (Databricks, Unity Catalog) make a version READY later; OSS at once (no
+    call). Polled with a growing interval, up to `timeout` seconds."""
     deadline = time.time() + timeout
+    polls = 0
     while vr.status == "PENDING_REGISTRATION":
         if time.time() > deadline:
             raise MlflowExportImportException(f"Version {vr.version} of '{vr.name}' still pending after {timeout} s",
                                               http_status_code=504)
-        time.sleep(1)
+        time.sleep(min(5.0, 0.25 * 2 ** polls))
+        polls += 1
         vr = client.get_model_version(vr.name, vr.version)
     if vr.status == "FAILED_REGISTRATION":
         raise MlflowExportImportException(f"Version {vr.version} of '{vr.name}' failed to register: "
@@ -111,11 +122,8 @@ def _await_ready(client, vr, timeout=300):
 
 
 def set_stage_and_aliases(client, model_name, version, src_vr):
-    stage = src_vr.get("current_stage")
-    if stage and stage.lower() != "none" and not model_utils.is_unity_catalog_model(model_name):
-        client.transition_model_version_stage(model_name, version, stage, archive_existing_versions=False)
-    for alias in src_vr.get("aliases") or []:
-        client.set_registered_model_alias(model_name, alias, version)
+    """As the destination registry allows: see common/registry_rules.py."""
+    registry_rules.set_stage_and_aliases(client, model_name, version, src_vr)
 
 
 def version_source_tags(src_vr):

@@ -9,6 +9,7 @@ from mlflow.exceptions import MlflowException
 from mlflow.prompt.constants import PROMPT_EXPERIMENT_IDS_TAG_KEY
 
 from mlflow_export_import.client.client_utils import create_mlflow_client
+from mlflow_export_import.client.scope import scoped_object
 from mlflow_export_import.common import MlflowExportImportException, io_utils
 from mlflow_export_import.common.click_options import opt_dry_run, bool_option, opt_input_dir, opt_report
 from mlflow_export_import.common.cli_utils import command, mk_client
@@ -184,7 +185,7 @@ def import_prompt_metadata(client, name, src_versions, version_map):
         return
     prompt = client.get_prompt(name)
     if "description" in info and (prompt.description or None) != (info["description"] or None):
-        client._get_registry_client().update_registered_model(name, info["description"] or "")
+        scoped_object(client, client._get_registry_client()).update_registered_model(name, info["description"] or "")
     for key, value in (info.get("tags") or {}).items():
         if prompt.tags.get(key) != value:
             client.set_prompt_tag(name, key, value)

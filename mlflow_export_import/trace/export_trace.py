@@ -12,6 +12,7 @@ from mlflow.tracing.constant import SpansLocation, TraceTagKey
 from mlflow.tracing.utils.artifact_utils import get_artifact_uri_for_trace
 
 from mlflow_export_import.client.client_utils import create_mlflow_client
+from mlflow_export_import.client.scope import scoped_object, side_scope
 from mlflow_export_import.common import describe_error, io_utils
 from mlflow_export_import.common.capabilities import is_unsupported, unsupported_reason
 from mlflow_export_import.common.click_options import opt_output_dir, opt_report
@@ -53,15 +54,16 @@ def export_trace_entity(client, trace_id, output_dir, report=None):
 def get_full_trace(client, trace_id):
     """The trace with all its spans, read through this client's server only (MLflow's own artifact path
     would resolve `mlflow-artifacts:` URIs against the global tracking URI)."""
-    store = client._tracing_client.store
+    store = scoped_object(client, client._tracing_client.store)
     info = store.get_trace_info(trace_id)
     if info.tags.get(TraceTagKey.SPANS_LOCATION) in _STORE_LOCATIONS:
         try:
             return store.get_trace(trace_id)
         except MlflowNotImplementedException:  # servers before GetTrace: the batch endpoint
             return store.batch_get_traces([trace_id])[0]
-    repo = get_artifact_repository(get_artifact_uri_for_trace(info), tracking_uri=client.tracking_uri)
-    return Trace(info, TraceData.from_dict(repo.download_trace_data()))
+    with side_scope(client):
+        repo = get_artifact_repository(get_artifact_uri_for_trace(info), tracking_uri=client.tracking_uri)
+        return Trace(info, TraceData.from_dict(repo.download_trace_data()))
 
 
 def trace_to_dict(trace):

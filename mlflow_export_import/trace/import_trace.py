@@ -20,6 +20,7 @@ from mlflow.tracing.constant import SpansLocation, TraceTagKey
 from mlflow.tracing.utils.artifact_utils import get_artifact_uri_for_trace
 
 from mlflow_export_import.client.client_utils import create_mlflow_client
+from mlflow_export_import.client.scope import scoped_object, side_scope
 from mlflow_export_import.common import MlflowExportImportException, describe_error, io_utils
 from mlflow_export_import.common import id_map as id_maps
 from mlflow_export_import.common import capabilities
@@ -88,7 +89,7 @@ def imported_traces(client, experiment_id):
 class TraceImporter:
     def __init__(self, client, report=None, id_map=None):
         self.client = client
-        self.store = client._tracing_client.store
+        self.store = scoped_object(client, client._tracing_client.store)
         self.report = report if report is not None else Report()
         self.id_map = id_map
 
@@ -155,8 +156,10 @@ class TraceImporter:
         spans_logged = self._log_spans(experiment_id, spans)
         dst_info = self.store.start_trace(info)
         if not spans_logged or dst_info.tags.get(TraceTagKey.SPANS_LOCATION) != SpansLocation.TRACKING_STORE.value:
-            repo = get_artifact_repository(get_artifact_uri_for_trace(dst_info), tracking_uri=self.client.tracking_uri)
-            repo.upload_trace_data(json.dumps({"spans": [s.to_dict() for s in spans]}))
+            with side_scope(self.client):
+                repo = get_artifact_repository(get_artifact_uri_for_trace(dst_info),
+                                               tracking_uri=self.client.tracking_uri)
+                repo.upload_trace_data(json.dumps({"spans": [s.to_dict() for s in spans]}))
         return dst_info
 
     def _log_spans(self, experiment_id, spans):

@@ -14,6 +14,7 @@ from mlflow.exceptions import MlflowException
 from mlflow.store.artifact.artifact_repository_registry import get_artifact_repository
 
 from mlflow_export_import.bulk import bulk_utils
+from mlflow_export_import.client.scope import scoped_object, side_scope
 from mlflow_export_import.common import MlflowExportImportException, io_utils
 from mlflow_export_import.common.io_utils import redact_uri
 from mlflow_export_import.common.iterators import (
@@ -268,8 +269,8 @@ class ServerSide:
         return files
 
     def logged_model_sha256(self, model, path):
-        repo = get_artifact_repository(model["handle"].artifact_location, tracking_uri=self.client.tracking_uri)
-        with tempfile.TemporaryDirectory() as tmp:
+        with side_scope(self.client), tempfile.TemporaryDirectory() as tmp:
+            repo = get_artifact_repository(model["handle"].artifact_location, tracking_uri=self.client.tracking_uri)
             return sha256_file(repo.download_artifacts(path, tmp))
 
     def traces(self, experiment):
@@ -322,7 +323,7 @@ class ServerSide:
         if not matches:
             return None
         ds = matches[0]
-        store = self.client._tracking_client.store  # not ds.records: that reads the global tracking URI
+        store = scoped_object(self.client, self.client._tracking_client.store)  # not ds.records: that reads the global tracking URI
         records, _ = store._load_dataset_records(ds.dataset_id, max_results=None)
         experiments = [self._experiment_name(i) for i in ds.experiment_ids or []]
         return dataset_dict(ds.name, ds.tags, ds.schema, ds.profile, experiments,
