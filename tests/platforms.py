@@ -33,6 +33,28 @@ class DatabricksEnv:
         self.dst = FakeWorkspace(self.dir, "ws-dst", DST_TOKEN, org_id="2222222222222222", uc_registry=self.dst_uc,
                                  user_name=USER)
         self.config_file = os.path.join(self.dir, "databrickscfg")
+        self.bulk = None
+
+    def bulk_pair(self):
+        """Two more workspaces, empty until a test fills the first: for whole-workspace copies compared by census."""
+        if self.bulk is None:
+            self.bulk = (FakeWorkspace(self.dir, "ws-bulk-src", "dapi-bulk-src", org_id="3333333333333333",
+                                       user_name=USER),
+                         FakeWorkspace(self.dir, "ws-bulk-dst", "dapi-bulk-dst", org_id="4444444444444444",
+                                       user_name=USER))
+            for ws in self.bulk:
+                ws.launch()
+            for ws in self.bulk:
+                ws.wait_healthy()
+            self._write_config()
+        return self.bulk
+
+    def _write_config(self):
+        profiles = {"src-ws": self.src, "test-env": self.src, "dev-env": self.src, "dst-ws": self.dst,
+                    "prod-env": self.dst}
+        if self.bulk:
+            profiles.update({"bulk-src": self.bulk[0], "bulk-dst": self.bulk[1]})
+        write_databrickscfg(self.config_file, profiles)
 
     def start(self):
         os.makedirs(self.dir, exist_ok=True)
@@ -42,12 +64,14 @@ class DatabricksEnv:
             ws.launch()
         for ws in (self.src, self.dst):
             ws.wait_healthy()
-        write_databrickscfg(self.config_file, {"src-ws": self.src, "test-env": self.src, "dev-env": self.src,
-                                               "dst-ws": self.dst, "prod-env": self.dst})
+        self._write_config()
         return self
 
+    def all_workspaces(self):
+        return (self.src, self.dst) + tuple(self.bulk or ())
+
     def stop(self):
-        for ws in (self.src, self.dst):
+        for ws in self.all_workspaces():
             ws.stop()
 
     def client_env(self):
@@ -59,7 +83,7 @@ class DatabricksEnv:
     def foreign_tokens(self):
         """Requests that reached a workspace with another workspace's token (or none): cross-talk."""
         bad = []
-        for ws in (self.src, self.dst):
+        for ws in self.all_workspaces():
             for r in ws.requests:
                 if r["path"].startswith("/.well-known/"):
                     continue
@@ -68,7 +92,7 @@ class DatabricksEnv:
         return bad
 
     def clear_requests(self):
-        for ws in (self.src, self.dst):
+        for ws in self.all_workspaces():
             ws.clear_requests()
 
 
@@ -129,6 +153,21 @@ def make_run_with_model(client, experiment_id, base_dir, name, with_signature=Tr
     client.log_artifacts(run_id, model_dir(base_dir, with_signature), "model")
     client.set_terminated(run_id)
     return run_id
+
+
+def census(count_tool, profile, artifact_hash=True):
+    """count.py's census of a workspace (it sets MLflow's global URIs; its artifact reads need the profile in
+    DATABRICKS_CONFIG_PROFILE, pitfall 1 of the research note), everything put back afterwards."""
+    with acting_as(profile):
+        return count_tool.Census(f"databricks://{profile}", threads=4, artifact_hash=artifact_hash).build()
+
+
+def census_problems(count_tool, src, dst):
+    report = count_tool.diff(src, dst)
+    return {name: {k: sec[k] for k in ("src", "dst", "missing_examples", "extra_examples", "changed_fields",
+                                       "changed_examples")}
+            for name, sec in report["sections"].items()
+            if sec["missing_in_dst"] or sec["extra_in_dst"] or sec["changed"]}
 
 
 def experiment_path(name):

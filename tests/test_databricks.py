@@ -93,3 +93,305 @@ def test_copy_run_workspace_to_workspace_uses_each_side_token(dbx, src_runs, uni
     src_reads = [r for r in dbx.src.requests if r["path"].startswith("/api/2.0/fs/") and r["method"] == "GET"]
     dst_writes = [r for r in dbx.dst.requests if r["path"].startswith("/api/2.0/fs/files/") and r["method"] == "PUT"]
     assert src_reads and dst_writes
+
+
+@pytest.fixture(scope="module")
+def registries(databricks, src_runs, tmp_path_factory):
+    """Source registries as a Databricks user has them: the workspace registry of src-ws (Sklearn_Wine with a
+    version in each stage and one without a signature; dev.models.sklearn_wine), and its Unity Catalog
+    (dev.models.sklearn_wine with alias champion)."""
+    base = src_runs["base"]
+    out = {"stages": {}}
+    with acting_as("src-ws") as ws:
+        exp_id = src_runs["experiment_id"]
+        ws.create_registered_model("Sklearn_Wine", description="wine model", tags={"owner": "ml"})
+        for stage in ("Production", "Staging", "Archived", "None", "Production"):
+            run_id = make_run_with_model(ws, exp_id, base, f"wine-{stage}")
+            vr = ws.create_model_version("Sklearn_Wine", f"{ws.get_run(run_id).info.artifact_uri}/model", run_id,
+                                         description=f"in {stage}")
+            if stage != "None":
+                ws.transition_model_version_stage("Sklearn_Wine", vr.version, stage)
+            out["stages"][vr.version] = stage
+        run_id = make_run_with_model(ws, exp_id, base, "wine-nosig", with_signature=False)
+        vr = ws.create_model_version("Sklearn_Wine", f"{ws.get_run(run_id).info.artifact_uri}/model", run_id)
+        out["nosig_version"] = vr.version
+        ws.create_registered_model("dev.models.sklearn_wine")
+        ws.create_model_version("dev.models.sklearn_wine", f"{ws.get_run(src_runs['run_id']).info.artifact_uri}/model",
+                                src_runs["run_id"])
+    with acting_as("src-ws", "databricks-uc") as uc:
+        uc.create_registered_model("dev.models.sklearn_wine")
+        vr = uc.create_model_version("dev.models.sklearn_wine",
+                                     f"{uc.get_run(src_runs['run_id']).info.artifact_uri}/model", src_runs["run_id"])
+        uc.set_registered_model_alias("dev.models.sklearn_wine", "champion", vr.version)
+    return out
+
+
+def _uc_version(profile, name, version):
+    return MlflowClient(f"databricks://{profile}", registry_uri=f"databricks-uc://{profile}").get_model_version(
+        name, version)
+
+
+def _uc_versions(profile, name):
+    client = MlflowClient(f"databricks://{profile}", registry_uri=f"databricks-uc://{profile}")
+    found = client.search_model_versions(f"name='{name}'")  # UC search answers lack tags and aliases: get each
+    return sorted((client.get_model_version(name, v.version) for v in found), key=lambda v: int(v.version))
+
+
+def _download_uc_model(profile, name, version, tmp_path):
+    with acting_as(profile, "databricks-uc"):
+        import mlflow
+        local = mlflow.artifacts.download_artifacts(f"models:/{name}/{version}", dst_path=str(tmp_path / "uc-dl"))
+    return sorted(os.listdir(local))
+
+
+def test_seed_copy_model_version_workspace_to_workspace(dbx, registries, tmp_path):
+    """Seed 1 (README_copy), written with the colon after the option names as the seed has it."""
+    dbx.clear_requests()
+    result = run_cli("copy-model-version", "--src-model", "dev.models.sklearn_wine", "--src-version", "1",
+                     "--dst-model", "prod.models.sklearn_wine",
+                     "--dst-experiment-name", "/Users/first.last@mycompany.com/experiments/My_Experiment",
+                     "--src-registry-uri:", "databricks://test-env", "--dst-registry-uri:", "databricks://prod-env")
+    assert result.exit_code == 0, result.output
+    dst = MlflowClient("databricks://dst-ws", registry_uri="databricks://dst-ws")
+    (vr,) = dst.search_model_versions("name='prod.models.sklearn_wine'")
+    assert vr.status == "READY"
+    run = dst.get_run(vr.run_id)
+    assert dst.get_experiment(run.info.experiment_id).name == \
+        "/Users/first.last@mycompany.com/experiments/My_Experiment"
+    assert _read_artifact("dst-ws", vr.run_id, "model/MLmodel", tmp_path)
+    assert dbx.foreign_tokens() == []
+
+
+def test_seed_copy_model_version_uc_to_uc(dbx, registries, tmp_path):
+    """Seed 2: Unity Catalog of one workspace to that of another; UC stores its own copy of the files (moto)."""
+    dbx.clear_requests()
+    result = run_cli("copy-model-version", "--src-model", "dev.models.sklearn_wine", "--src-version", "1",
+                     "--dst-model", "prod.models.sklearn_wine",
+                     "--dst-experiment-name", "/Users/first.last@mycompany.com/experiments/My_Experiment",
+                     "--src-registry-uri", "databricks-uc://test-env", "--dst-registry-uri", "databricks-uc://prod-env",
+                     "--copy-stages-and-aliases", "--copy-lineage-tags")
+    assert result.exit_code == 0, result.output
+    (vr,) = [v for v in _uc_versions("dst-ws", "prod.models.sklearn_wine")
+             if v.tags.get("mlflow_exim_src_version_name") == "dev.models.sklearn_wine"]
+    assert vr.status == "READY" and vr.aliases == ["champion"]
+    assert vr.tags["mlflow_exim_src_client_tracking_uri"] == "databricks://test-env"
+    assert "MLmodel" in _download_uc_model("dst-ws", "prod.models.sklearn_wine", vr.version, tmp_path)
+    prefix = dbx.dst_uc.storage_location("prod.models.sklearn_wine", vr.version)[len("s3://uc-dst/"):]
+    assert any(k.endswith("/MLmodel") for k in dbx.moto.keys("uc-dst", prefix))
+    assert dbx.foreign_tokens() == []
+
+
+def test_seed_copy_model_version_workspace_to_uc_with_lineage(dbx, registries, tmp_path):
+    """Seed 3: workspace registry -> Unity Catalog, deep copy with --copy-lineage-tags."""
+    dbx.clear_requests()
+    result = run_cli("copy-model-version", "--src-model", "Sklearn_Wine", "--src-version", "1",
+                     "--dst-model", "prod.models.sklearn_wine",
+                     "--dst-experiment-name", "/Users/first.last@mycompany.com/experiments/My_Experiment",
+                     "--src-registry-uri", "databricks://test-env", "--dst-registry-uri", "databricks-uc://prod-env",
+                     "--copy-lineage-tags", "--copy-stages-and-aliases")
+    assert result.exit_code == 0, result.output
+    (vr,) = [v for v in _uc_versions("dst-ws", "prod.models.sklearn_wine")
+             if v.tags.get("mlflow_exim_src_version_name") == "Sklearn_Wine"]
+    assert vr.status == "READY"
+    assert vr.tags["mlflow_exim_src_version_version"] == "1"
+    assert vr.tags["mlflow_exim.src_stage"] == "Production" and "production" in vr.aliases
+    dst_run = MlflowClient("databricks://dst-ws").get_run(vr.run_id)
+    assert dst_run.data.params == {"alpha": "0.5"}
+    assert "MLmodel" in _download_uc_model("dst-ws", "prod.models.sklearn_wine", vr.version, tmp_path)
+    assert dbx.foreign_tokens() == []
+
+
+def test_seed_copy_model_version_local_server_to_uc(dbx, src_server, src_client, uniq, tmp_path):
+    """Seed 4: an open-source server's model -> Unity Catalog of a workspace (deep copy)."""
+    exp_id = src_client.create_experiment(f"uc4-{uniq}")
+    run_id = make_run_with_model(src_client, exp_id, str(tmp_path), "local-run")
+    name = f"Sklearn_Wine_{uniq}"
+    src_client.create_registered_model(name)
+    src_client.create_model_version(name, f"runs:/{run_id}/model", run_id)
+    dbx.clear_requests()
+    result = run_cli("copy-model-version", "--src-model", name, "--src-version", "1",
+                     "--dst-model", "dev.models.sklearn_wine",
+                     "--dst-experiment-name", "/Users/first.last@mycompany.com/experiments/My_Experiment",
+                     "--src-registry-uri:", src_server.uri, "--dst-registry-uri:", "databricks-uc://test-env")
+    assert result.exit_code == 0, result.output
+    versions = _uc_versions("src-ws", "dev.models.sklearn_wine")
+    new = [v for v in versions if v.run_id != registries_run_id(versions)]
+    assert new and new[-1].status == "READY"
+    assert "MLmodel" in _download_uc_model("src-ws", "dev.models.sklearn_wine", new[-1].version, tmp_path)
+    assert dbx.foreign_tokens() == []
+
+
+def registries_run_id(versions):
+    return versions[0].run_id
+
+
+def test_shallow_copy_workspace_to_uc_keeps_the_source_run(dbx, registries):
+    """Without --dst-experiment-name the UC version points at the source run of the same workspace."""
+    src = MlflowClient("databricks://src-ws", registry_uri="databricks://src-ws")
+    src_vr = src.get_model_version("Sklearn_Wine", "2")
+    result = run_cli("copy-model-version", "--src-model", "Sklearn_Wine", "--src-version", "2",
+                     "--dst-model", "main.default.sklearn_wine_shallow",
+                     "--src-registry-uri", "databricks://src-ws", "--dst-registry-uri", "databricks-uc://src-ws")
+    assert result.exit_code == 0, result.output
+    (vr,) = _uc_versions("src-ws", "main.default.sklearn_wine_shallow")
+    assert vr.run_id == src_vr.run_id and vr.status == "READY"
+    assert dbx.foreign_tokens() == []
+
+
+def _fill_bulk_source(profile, base):
+    """A small workspace as a Databricks user makes it: experiments in two folders, nested and deleted runs,
+    a logged model and a trace, a workspace-registry model with versions in several stages."""
+    import mlflow
+    with acting_as(profile) as ws:
+        exp_a = ws.create_experiment(experiment_path("bulk_a"), tags={"purpose": "bulk"})
+        parent = make_run_with_model(ws, exp_a, base, "parent")
+        make_run_with_model(ws, exp_a, base, "child", parent_run_id=parent)
+        gone = make_run_with_model(ws, exp_a, base, "deleted")
+        ws.delete_run(gone)
+        mlflow.set_experiment(experiment_id=exp_a)
+        with mlflow.start_run(run_name="with-logged-model") as run:
+            import pandas as pd
+            from mlflow.models import infer_signature
+            frame = pd.DataFrame({"x": [1.0]})
+            info = mlflow.pyfunc.log_model(name="lm", python_model=platforms.Echo(), pip_requirements=[],
+                                           signature=infer_signature(frame, frame))
+            mlflow.log_metric("acc", 0.9)
+
+        @mlflow.trace(name="predict")
+        def predict(x):
+            return x + 1
+        predict(1)
+        ws.create_registered_model("Bulk_Model", description="bulk", tags={"k": "v"})
+        for stage, source, run_id in (("Production", f"{ws.get_run(parent).info.artifact_uri}/model", parent),
+                                      ("Staging", info.model_uri, run.info.run_id), ("None", None, None)):
+            if source is None:
+                source, run_id = f"{ws.get_run(parent).info.artifact_uri}/model", parent
+            kwargs = {"model_id": info.model_id} if source == info.model_uri else {}
+            vr = ws.create_model_version("Bulk_Model", source, run_id, **kwargs)
+            if stage != "None":
+                ws.transition_model_version_stage("Bulk_Model", vr.version, stage)
+
+
+def test_export_all_import_all_workspace_to_workspace_census_equal(dbx, count_tool, tmp_path):
+    """export-all from a workspace, import-all into another: census diff empty, each side's token only."""
+    src_ws, dst_ws = dbx.bulk_pair()
+    src_ws.mkdirs(f"/Users/{platforms.USER}/team")
+    _fill_bulk_source("bulk-src", str(tmp_path))
+    dbx.clear_requests()
+    out = str(tmp_path / "out")
+    runner = CliRunner()
+    result = runner.invoke(cli, ["export-all", "--output-dir", out, "--export-deleted-runs"],
+                           env={"MLFLOW_TRACKING_URI": "databricks://bulk-src"}, catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    result = runner.invoke(cli, ["import-all", "--input-dir", out],
+                           env={"MLFLOW_TRACKING_URI": "databricks://bulk-dst"}, catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    assert dbx.foreign_tokens() == []
+    problems = platforms.census_problems(count_tool, platforms.census(count_tool, "bulk-src"),
+                                         platforms.census(count_tool, "bulk-dst"))
+    assert problems == {}
+    again = runner.invoke(cli, ["import-all", "--input-dir", out], env={"MLFLOW_TRACKING_URI": "databricks://bulk-dst"},
+                          catch_exceptions=False)
+    assert again.exit_code == 0 and " 0 copied" in again.output or "copied" not in again.output.split("runs")[-1]
+
+
+def test_export_experiments_and_models_into_a_workspace(dbx, registries, tmp_path, uniq):
+    """export-experiments / export-models from a workspace, import-experiments / import-models into another."""
+    runner = CliRunner()
+    exps_out, models_out = str(tmp_path / "exps"), str(tmp_path / "models")
+    src_env = {"MLFLOW_TRACKING_URI": "databricks://src-ws"}
+    dst_env = {"MLFLOW_TRACKING_URI": "databricks://dst-ws"}
+    result = runner.invoke(cli, ["export-experiments", "--experiments", experiment_path("Wine_Experiment"),
+                                 "--output-dir", exps_out], env=src_env, catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    renames = tmp_path / "renames.csv"
+    renames.write_text(f"{experiment_path('Wine_Experiment')},{experiment_path(f'imported/{uniq}/Wine')}\n")
+    result = runner.invoke(cli, ["import-experiments", "--input-dir", exps_out, "--experiment-rename-file",
+                                 str(renames)], env=dst_env, catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    src = MlflowClient("databricks://src-ws", registry_uri="databricks://src-ws")
+    dst = MlflowClient("databricks://dst-ws", registry_uri="databricks://dst-ws")
+    src_exp = src.get_experiment_by_name(experiment_path("Wine_Experiment"))
+    dst_exp = dst.get_experiment_by_name(experiment_path(f"imported/{uniq}/Wine"))
+    assert dst_exp is not None
+    src_names = sorted(r.info.run_name for r in src.search_runs([src_exp.experiment_id]))
+    assert sorted(r.info.run_name for r in dst.search_runs([dst_exp.experiment_id])) == src_names
+
+    result = runner.invoke(cli, ["export-models", "--models", "Sklearn_Wine", "--output-dir", models_out],
+                           env=src_env, catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    model_renames = tmp_path / "models.csv"
+    model_renames.write_text(f"Sklearn_Wine,Sklearn_Wine_{uniq}\n")
+    result = runner.invoke(cli, ["import-models", "--input-dir", models_out, "--model-rename-file",
+                                 str(model_renames)], env=dst_env, catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    dst_versions = {v.version: v for v in dst.search_model_versions(f"name='Sklearn_Wine_{uniq}'")}
+    src_versions = {v.version: v for v in src.search_model_versions("name='Sklearn_Wine'")}
+    assert {k: v.current_stage for k, v in dst_versions.items()} == \
+        {k: v.current_stage for k, v in src_versions.items()}
+    assert dbx.foreign_tokens() == []
+
+
+def test_workspace_registry_to_unity_catalog_migration(dbx, registries, tmp_path, uniq):
+    """export-models from the workspace registry, import-models into Unity Catalog: names mapped by the rename
+    file, stages become aliases by the documented rule (the highest version of a stage gets it) and stay as a
+    tag, the version without a signature is refused with a how-to and the others are still copied; a re-run
+    duplicates nothing."""
+    runner = CliRunner()
+    out = str(tmp_path / "models")
+    result = runner.invoke(cli, ["export-models", "--models", "Sklearn_Wine", "--output-dir", out],
+                           env={"MLFLOW_TRACKING_URI": "databricks://src-ws"}, catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    uc_env = {"MLFLOW_TRACKING_URI": "databricks://dst-ws", "MLFLOW_REGISTRY_URI": "databricks-uc://dst-ws"}
+    target = f"main.default.wine_{uniq}"
+    renames = tmp_path / "models.csv"
+    renames.write_text(f"Sklearn_Wine,{target}\n")
+    experiments_before = len(MlflowClient("databricks://dst-ws").search_experiments())
+
+    refused = runner.invoke(cli, ["import-models", "--input-dir", out], env=uc_env, catch_exceptions=False)
+    assert refused.exit_code == 2 and "Not a Unity Catalog model name: 'Sklearn_Wine'" in refused.output
+    assert len(MlflowClient("databricks://dst-ws").search_experiments()) == experiments_before  # nothing written
+
+    result = runner.invoke(cli, ["import-models", "--input-dir", out, "--model-rename-file", str(renames)],
+                           env=uc_env, catch_exceptions=False)
+    assert result.exit_code == 1, result.output  # the version without a signature
+    nosig = registries["nosig_version"]
+    assert f"Sklearn_Wine/{nosig}" in result.output and "set-model-signature" in result.output
+    versions = {v.version: v for v in _uc_versions("dst-ws", target)}
+    stages = registries["stages"]
+    assert sorted(versions) == sorted(stages)  # every version but the refused one, same numbers
+    assert all(v.status == "READY" for v in versions.values())
+    for number, stage in stages.items():
+        assert versions[number].tags.get("mlflow_exim.src_stage") == (stage if stage != "None" else None)
+    productions = [n for n, s in stages.items() if s == "Production"]
+    aliases = {a: n for n, v in versions.items() for a in v.aliases}
+    assert aliases == {"production": max(productions, key=int),
+                       "staging": next(n for n, s in stages.items() if s == "Staging")}
+
+    again = runner.invoke(cli, ["import-models", "--input-dir", out, "--model-rename-file", str(renames)],
+                          env=uc_env, catch_exceptions=False)
+    assert sorted(v.version for v in _uc_versions("dst-ws", target)) == sorted(stages)
+    assert "model_versions:        0 copied" in again.output
+    assert dbx.foreign_tokens() == []
+
+
+def test_stage_alias_rule_can_be_overridden(dbx, registries, tmp_path, uniq, monkeypatch):
+    monkeypatch.setenv("MLFLOW_EXPORT_IMPORT_STAGE_ALIASES", "Production=champion,Staging=challenger")
+    result = run_cli("copy-model-version", "--src-model", "Sklearn_Wine", "--src-version", "2",
+                     "--dst-model", f"main.default.rule_{uniq}", "--dst-experiment-name", experiment_path("rule"),
+                     "--src-registry-uri", "databricks://src-ws", "--dst-registry-uri", "databricks-uc://dst-ws",
+                     "--copy-stages-and-aliases")
+    assert result.exit_code == 0, result.output
+    (vr,) = _uc_versions("dst-ws", f"main.default.rule_{uniq}")
+    assert vr.aliases == ["challenger"] and vr.tags["mlflow_exim.src_stage"] == "Staging"
+
+
+def test_unity_catalog_to_workspace_keeps_aliases_as_a_tag(dbx, registries, uniq):
+    result = run_cli("copy-model-version", "--src-model", "dev.models.sklearn_wine", "--src-version", "1",
+                     "--dst-model", f"Wine_From_UC_{uniq}", "--dst-experiment-name", experiment_path("from_uc"),
+                     "--src-registry-uri", "databricks-uc://src-ws", "--dst-registry-uri", "databricks://dst-ws",
+                     "--copy-stages-and-aliases")
+    assert result.exit_code == 0, result.output
+    (vr,) = MlflowClient("databricks://dst-ws", registry_uri="databricks://dst-ws").search_model_versions(
+        f"name='Wine_From_UC_{uniq}'")
+    assert vr.tags["mlflow_exim.src_aliases"] == "champion"

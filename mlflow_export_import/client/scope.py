@@ -141,6 +141,9 @@ def scope_key(tracking_uri, registry_uri=None):
             return (None, target.uri, None)
         if target.is_databricks:
             return (_profile_setting(target), None, None)
+        if target.kind == uris.UC_OSS and tracking_uri:
+            # MLflow's open-source UC store downloads a version's source through the global tracking URI
+            return (None, tracking_uri, None)
     return None
 
 

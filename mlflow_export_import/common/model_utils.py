@@ -76,7 +76,13 @@ def list_model_versions(client, model_name, get_latest_versions=False):
 
 
 def search_model_versions(client, filter):
-    return list(SearchModelVersionsIterator(client, filter=filter))
+    """The versions the filter selects, complete: Unity Catalog's search answers lack tags and aliases (which the
+    lineage and resume checks read), so there each version is read again."""
+    from mlflow_export_import.client import uris
+    versions = list(SearchModelVersionsIterator(client, filter=filter))
+    if uris.registry_kind(getattr(client, "_registry_uri", None) or client.tracking_uri) != "unity_catalog":
+        return versions
+    return [client.get_model_version(vr.name, vr.version) for vr in versions]
 
 
 def create_model(client, model_name, model_dct, import_metadata=True):

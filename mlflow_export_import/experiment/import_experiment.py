@@ -6,6 +6,7 @@ import os
 import click
 from mlflow.entities import ViewType
 
+from mlflow_export_import.client import uris
 from mlflow_export_import.client.client_utils import create_mlflow_client
 from mlflow_export_import.common import MlflowExportImportException, describe_error, io_utils
 from mlflow_export_import.common.io_utils import redact_uri
@@ -50,6 +51,10 @@ def import_experiment(experiment_name, input_dir, import_source_tags=False, impo
             f"Corrupt export file '{os.path.join(input_dir, EXPERIMENT_FILE)}': no 'mlflow.experiment' object",
             http_status_code=400)
     src_exp = mlflow_attr["experiment"]
+    if _is_empty_default_into_workspace(client, experiment_name, src_exp, input_dir, mlflow_attr.get("runs")):
+        report.skipped("experiments", experiment_name, "the empty Default experiment of an open-source server: a "
+                                                       "Databricks workspace has none")
+        return {}
     experiment_id, created = _create_or_update_experiment(client, experiment_name, src_exp, import_source_tags)
     if id_map is not None and src_exp.get("experiment_id") is not None:
         id_map.put(id_maps.EXPERIMENTS, str(src_exp["experiment_id"]), experiment_id)
@@ -70,6 +75,17 @@ def import_experiment(experiment_name, input_dir, import_source_tags=False, impo
         report.skipped("experiments", experiment_name, ALREADY_PRESENT)
     _logger.info(f"Imported experiment '{experiment_name}': {len(run_info_map)} of {len(run_dirs)} runs")
     return run_info_map
+
+
+def _is_empty_default_into_workspace(client, experiment_name, src_exp, input_dir, runs):
+    """Open-source servers always have an experiment 'Default' (id 0); a workspace has none and takes only path
+    names. An empty one has nothing to copy; a Default with runs must be mapped to a path (and fails if not)."""
+    if experiment_name != "Default" or str(src_exp.get("experiment_id")) != "0":
+        return False
+    if not uris.parse(client.tracking_uri).is_databricks:
+        return False
+    return not run_dirs_of(input_dir, runs) and not any(
+        os.path.isdir(os.path.join(input_dir, d)) for d in ("logged_models", "traces"))
 
 
 def _import_mlflow3_objects(client, experiment_id, input_dir, run_dirs, run_info_map, report, workers, id_map,

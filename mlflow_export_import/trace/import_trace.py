@@ -20,6 +20,7 @@ from mlflow.tracing.constant import SpansLocation, TraceTagKey
 from mlflow.tracing.utils.artifact_utils import get_artifact_uri_for_trace
 
 from mlflow_export_import.client.client_utils import create_mlflow_client
+from mlflow_export_import.client import uris
 from mlflow_export_import.client.scope import scoped_object, side_scope
 from mlflow_export_import.common import MlflowExportImportException, describe_error, io_utils
 from mlflow_export_import.common import id_map as id_maps
@@ -163,7 +164,11 @@ class TraceImporter:
         return dst_info
 
     def _log_spans(self, experiment_id, spans):
-        """False when the server keeps spans in artifacts only (no OTLP endpoint, or a file store)."""
+        """False when the server keeps spans in artifacts only (no OTLP endpoint, or a file store). A Databricks
+        workspace logs spans that way only for traces kept in Unity Catalog tables: an experiment's traces keep
+        their spans in artifacts there."""
+        if uris.parse(self.client.tracking_uri).is_databricks:
+            return False
         try:
             self.store.log_spans(experiment_id, spans)
             return True
