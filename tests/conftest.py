@@ -189,3 +189,39 @@ def dbx(databricks, monkeypatch):
     for key, value in databricks.client_env().items():
         monkeypatch.setenv(key, value)
     return databricks
+
+
+SM_ACCOUNT = "123456789012"
+
+
+class SageMakerEnv:
+    """moto S3, two SageMaker tracking servers (real `mlflow server`s with S3 artifact roots) and an mlflow-app
+    sharing the second, all reached through one SageMakerRouter that checks SigV4 and the ARN header."""
+
+    def __init__(self, moto, s1, s2, router, arn1, arn2, app_arn):
+        self.moto, self.s1, self.s2, self.router = moto, s1, s2, router
+        self.arn1, self.arn2, self.app_arn = arn1, arn2, app_arn
+
+
+@pytest.fixture(scope="session")
+def sagemaker_env(servers_dir, moto_s3):
+    pytest.importorskip("sagemaker_mlflow")
+    from tests.fakes.sagemaker import (SageMakerRouter, SageMakerTrackingServer, mlflow_app_arn,
+                                       tracking_server_arn)
+    arn1 = tracking_server_arn("us-east-1", SM_ACCOUNT, "ts-one")
+    arn2 = tracking_server_arn("eu-west-1", SM_ACCOUNT, "ts-two")
+    app_arn = mlflow_app_arn("us-west-2", SM_ACCOUNT, "app-0123abcd")
+    base = os.path.join(servers_dir, "sagemaker")
+    for bucket in ("sm-bucket-1", "sm-bucket-2"):
+        moto_s3.create_bucket(bucket)
+    s1 = SageMakerTrackingServer(base, "sm1", moto_s3.url, "sm-bucket-1", arn=arn1)
+    s2 = SageMakerTrackingServer(base, "sm2", moto_s3.url, "sm-bucket-2", arn=arn2)
+    start_all([s1, s2])
+    router = SageMakerRouter(s3_endpoint_url=moto_s3.url).start()
+    router.add(arn1, s1.uri)
+    router.add(arn2, s2.uri)
+    router.add(app_arn, s2.uri)
+    yield SageMakerEnv(moto_s3, s1, s2, router, arn1, arn2, app_arn)
+    router.stop()
+    s1.stop()
+    s2.stop()

@@ -1,7 +1,7 @@
 """Databricks workspaces end to end on the local fakes (tests/fakes): the seed examples of copy-run and
 copy-model-version, bulk export/import from and into a workspace, each request with its own workspace's token."""
-import json
 import os
+import time
 
 import pytest
 from click.testing import CliRunner
@@ -395,3 +395,101 @@ def test_unity_catalog_to_workspace_keeps_aliases_as_a_tag(dbx, registries, uniq
     (vr,) = MlflowClient("databricks://dst-ws", registry_uri="databricks://dst-ws").search_model_versions(
         f"name='Wine_From_UC_{uniq}'")
     assert vr.tags["mlflow_exim.src_aliases"] == "champion"
+
+
+# ---------------------------------------------------------------- bad cases: one clear line, non-zero exit, < 30 s
+def _timed_cli(*args, env=None):
+    start = time.time()
+    result = CliRunner().invoke(cli, [str(a) for a in args], env=env, catch_exceptions=False)
+    return result, time.time() - start
+
+
+def _error_lines(output):
+    return [line for line in output.splitlines() if line.startswith("Error:")]
+
+
+def test_missing_profile_names_the_config_file_and_the_profile(dbx, src_client):
+    result, took = _timed_cli("copy-run", "--run-id", "0" * 32, "--experiment-name", "/Users/x/y",
+                              "--src-mlflow-uri", src_client.tracking_uri,
+                              "--dst-mlflow-uri", "databricks://nosuchprofile")
+    assert result.exit_code != 0 and took < 30
+    (line,) = _error_lines(result.output)
+    assert "profile 'nosuchprofile'" in line and dbx.config_file in line and "src-ws" in line
+    assert "Traceback" not in result.output
+
+
+def test_wrong_token_is_one_clear_line(dbx, tmp_path, monkeypatch):
+    cfg = tmp_path / "cfg"
+    cfg.write_text(f"[stale]\nhost = {dbx.dst.host}\ntoken = dapi-expired\nretry_timeout_seconds = 5\n")
+    monkeypatch.setenv("DATABRICKS_CONFIG_FILE", str(cfg))
+    result, took = _timed_cli("export-experiments", "--experiments", "all", "--output-dir", tmp_path / "o",
+                              env={"MLFLOW_TRACKING_URI": "databricks://stale"})
+    assert result.exit_code != 0 and took < 30
+    (line,) = _error_lines(result.output)
+    assert "refused the credentials" in line and "profile 'stale'" in line and "Invalid access token" in line
+
+
+def test_unreachable_workspace_gives_up_within_30_seconds(dbx, tmp_path, monkeypatch):
+    from tests.servers import free_port
+    cfg = tmp_path / "cfg"
+    cfg.write_text(f"[gone]\nhost = http://127.0.0.1:{free_port()}\ntoken = dapi-x\n")
+    monkeypatch.setenv("DATABRICKS_CONFIG_FILE", str(cfg))
+    result, took = _timed_cli("export-all", "--output-dir", tmp_path / "o",
+                              env={"MLFLOW_TRACKING_URI": "databricks://gone"})
+    assert result.exit_code != 0 and took < 30, (took, result.output)
+    (line,) = _error_lines(result.output)
+    assert "Cannot reach the Databricks workspace" in line and "connection refused" in line
+
+
+def test_permission_denied_and_quota_name_the_object(dbx, src_runs, uniq):
+    dbx.dst.fail_next("/api/2.0/mlflow/experiments/create", 403, "PERMISSION_DENIED",
+                      "User does not have permission to create experiments in /Users/someone-else")
+    result, _ = _timed_cli("copy-run", "--run-id", src_runs["run_id"], "--experiment-name",
+                           experiment_path(f"denied-{uniq}"), "--src-mlflow-uri", "databricks://src-ws",
+                           "--dst-mlflow-uri", "databricks://dst-ws")
+    assert result.exit_code == 1
+    (line,) = _error_lines(result.output)
+    assert "PERMISSION_DENIED" in line and f"denied-{uniq}" in line
+    dbx.dst.fail_next("/api/2.0/mlflow/runs/create", 429, "REQUEST_LIMIT_EXCEEDED",
+                      "Workspace quota exceeded", times=2)  # a passing limit is waited out
+    result, _ = _timed_cli("copy-run", "--run-id", src_runs["run_id"], "--experiment-name",
+                           experiment_path(f"quota-ok-{uniq}"), "--src-mlflow-uri", "databricks://src-ws",
+                           "--dst-mlflow-uri", "databricks://dst-ws")
+    assert result.exit_code == 0, result.output
+    dbx.dst.fail_next("/api/2.0/mlflow/runs/create", 400, "BAD_REQUEST",  # the shape Databricks gives quotas
+                      "Unable to create run: exceeded maximum allowed number of runs per experiment: 1. To raise "
+                      "this quota please contact the Databricks support team.", times=1)
+    result, took = _timed_cli("copy-run", "--run-id", src_runs["run_id"], "--experiment-name",
+                              experiment_path(f"quota-{uniq}"), "--src-mlflow-uri", "databricks://src-ws",
+                              "--dst-mlflow-uri", "databricks://dst-ws")
+    assert result.exit_code == 1 and took < 30, (took, result.output)
+    (line,) = _error_lines(result.output)
+    assert "BAD_REQUEST" in line and "quota" in line and src_runs["run_id"] in line
+
+
+def test_relative_experiment_name_into_a_workspace_says_how_to_fix_it(dbx, src_runs):
+    result, _ = _timed_cli("copy-run", "--run-id", src_runs["run_id"], "--experiment-name", "My_Experiment",
+                           "--src-mlflow-uri", "databricks://src-ws", "--dst-mlflow-uri", "databricks://dst-ws")
+    assert result.exit_code == 1
+    (line,) = _error_lines(result.output)
+    assert "'My_Experiment' is not a workspace path" in line and "/Users/" in line
+
+
+def test_unity_catalog_name_rules_checked_before_any_write(dbx, registries, uniq):
+    before = len(MlflowClient("databricks://dst-ws").search_experiments())
+    result, _ = _timed_cli("copy-model-version", "--src-model", "Sklearn_Wine", "--src-version", "1",
+                           "--dst-model", "default.two_levels", "--dst-experiment-name", experiment_path(f"n-{uniq}"),
+                           "--src-registry-uri", "databricks://src-ws", "--dst-registry-uri", "databricks-uc://dst-ws")
+    assert result.exit_code == 2
+    (line,) = _error_lines(result.output)
+    assert "three parts: catalog.schema.model" in line
+    assert len(MlflowClient("databricks://dst-ws").search_experiments()) == before
+
+
+def test_env_credentials_beside_a_profile_are_warned_about(dbx, src_runs, uniq, monkeypatch, caplog):
+    monkeypatch.setenv("DATABRICKS_HOST", dbx.src.host)
+    monkeypatch.setenv("DATABRICKS_TOKEN", dbx.src.token)
+    result, _ = _timed_cli("copy-run", "--run-id", src_runs["run_id"], "--experiment-name",
+                           experiment_path(f"envwarn-{uniq}"), "--src-mlflow-uri", "databricks://src-ws",
+                           "--dst-mlflow-uri", "databricks://src-ws", "--dry-run")
+    assert "DATABRICKS_HOST/DATABRICKS_TOKEN are set and override" in result.output

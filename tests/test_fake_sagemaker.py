@@ -23,10 +23,8 @@ import requests
 from mlflow import MlflowClient
 from mlflow.exceptions import MlflowException
 
-from tests.fakes.s3 import DUMMY_AWS_ENV, MotoS3
-from tests.fakes.sagemaker import (CUSTOM_ENDPOINT_ENV, SageMakerRouter, SageMakerTrackingServer, endpoint_host,
-                                   mlflow_app_arn, parse_arn, tracking_server_arn)
-from tests.servers import start_all
+from tests.fakes.s3 import DUMMY_AWS_ENV
+from tests.fakes.sagemaker import CUSTOM_ENDPOINT_ENV, endpoint_host, mlflow_app_arn, parse_arn, tracking_server_arn
 
 pytest.importorskip("sagemaker_mlflow")
 
@@ -38,36 +36,10 @@ UNKNOWN_ARN = tracking_server_arn("us-east-1", ACCOUNT, "not-registered")
 HEADER_LOGGER = "mlflow.tracking.request_header.registry"
 
 
-class SM:
-    """What the module fixture started."""
-
-    def __init__(self, moto, s1, s2, router):
-        self.moto, self.s1, self.s2, self.router = moto, s1, s2, router
-
-
 @pytest.fixture(scope="module")
-def sm(tmp_path_factory):
-    base = str(tmp_path_factory.mktemp("sagemaker"))
-    moto = MotoS3(base).start()
-    started = [moto]
-    router = None
-    try:
-        moto.create_bucket("sm-bucket-1")
-        moto.create_bucket("sm-bucket-2")
-        s1 = SageMakerTrackingServer(base, "sm1", moto.url, "sm-bucket-1", arn=ARN1)
-        s2 = SageMakerTrackingServer(base, "sm2", moto.url, "sm-bucket-2", arn=ARN2)
-        started += [s1, s2]
-        start_all([s1, s2])
-        router = SageMakerRouter(s3_endpoint_url=moto.url).start()
-        router.add(ARN1, s1.uri)
-        router.add(ARN2, s2.uri)
-        router.add(APP_ARN, s2.uri)  # an mlflow app sharing the second backend (names below are unique)
-        yield SM(moto, s1, s2, router)
-    finally:
-        if router is not None:
-            router.stop()
-        for proc in reversed(started):
-            proc.stop()
+def sm(sagemaker_env):
+    """The session's SageMaker environment (tests/conftest.py): moto, two tracking servers, the router."""
+    return sagemaker_env
 
 
 @pytest.fixture(autouse=True)

@@ -48,6 +48,8 @@ def _describe_error(ex):
     if isinstance(ex, MlflowExportImportException):
         return ex.message
     if isinstance(ex, MlflowException):
-        return f"{ex.error_code}: {ex.message}".splitlines()[0][:500]
+        message = str(ex.message)  # a RestException's message already starts with its code
+        text = message if message.startswith(f"{ex.error_code}:") else f"{ex.error_code}: {message}"
+        return text.splitlines()[0][:500] if text.strip() else ex.error_code
     text = str(ex).strip()
     return f"{type(ex).__name__}: {text.splitlines()[0][:500]}" if text else type(ex).__name__

@@ -39,7 +39,12 @@ def _copy(src_run_id, dst_experiment_name, src_client=None, dst_client=None, rep
                      f"'{earlier.info.run_id}'")
         report.skipped("runs", src_run_id, f"already copied as run '{earlier.info.run_id}'")
         return earlier
-    dst_run_id = _copy_run(src_client, src_run, dst_client, experiment_id, earlier)
+    try:
+        dst_run_id = _copy_run(src_client, src_run, dst_client, experiment_id, earlier)
+    except (MlflowException, OSError) as ex:
+        raise MlflowExportImportException(
+            ex, f"Run '{src_run_id}' could not be copied to experiment '{dst_experiment_name}' in "
+                f"{redact_uri(dst_client.tracking_uri)}: {describe_error(ex)}")
     report.copied("runs")
     _logger.info(f"Copied run '{src_run_id}' to run '{dst_run_id}' of experiment '{dst_experiment_name}' "
                  f"in {redact_uri(dst_client.tracking_uri)}")
