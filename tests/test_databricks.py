@@ -493,3 +493,37 @@ def test_env_credentials_beside_a_profile_are_warned_about(dbx, src_runs, uniq, 
                            experiment_path(f"envwarn-{uniq}"), "--src-mlflow-uri", "databricks://src-ws",
                            "--dst-mlflow-uri", "databricks://src-ws", "--dry-run")
     assert "DATABRICKS_HOST/DATABRICKS_TOKEN are set and override" in result.output
+
+
+@pytest.fixture(scope="module")
+def oss_unity_catalog(tmp_path_factory):
+    """An open-source Unity Catalog server (`uc:http://...`) stand-in with file storage."""
+    from tests.fakes.unity_catalog import FakeUnityCatalog
+    storage = tmp_path_factory.mktemp("uc-oss-storage")
+    uc = FakeUnityCatalog(f"file://{storage}", catalogs={"unity": ["default"]}, flavor="oss").serve()
+    yield uc
+    uc.stop()
+
+
+def test_copy_model_version_to_open_source_unity_catalog(oss_unity_catalog, src_client, dst_server, uniq, tmp_path):
+    exp_id = src_client.create_experiment(f"ucoss-{uniq}")
+    run_id = make_run_with_model(src_client, exp_id, str(tmp_path), "r")
+    name = f"wine_{uniq}"
+    src_client.create_registered_model(name)
+    src_client.create_model_version(name, f"runs:/{run_id}/model", run_id)
+    nosig_run = make_run_with_model(src_client, exp_id, str(tmp_path), "nosig", with_signature=False)
+    src_client.create_model_version(name, f"runs:/{nosig_run}/model", nosig_run)
+    registry = f"uc:{oss_unity_catalog.url}"
+    common = ["--src-registry-uri", src_client.tracking_uri, "--dst-registry-uri", registry,
+              "--dst-mlflow-uri", dst_server.uri, "--dst-experiment-name", f"ucoss-dst-{uniq}"]
+    result = run_cli("copy-model-version", "--src-model", name, "--src-version", "1",
+                     "--dst-model", f"unity.default.{name}", *common)
+    assert result.exit_code == 0, result.output
+    client = MlflowClient(dst_server.uri, registry_uri=registry)
+    vr = client.get_model_version(f"unity.default.{name}", "1")
+    assert vr.status == "READY" and client.get_run(vr.run_id).data.params == {"alpha": "0.5"}
+    refused = run_cli("copy-model-version", "--src-model", name, "--src-version", "2",
+                      "--dst-model", f"unity.default.{name}", *common)
+    assert refused.exit_code == 1
+    (line,) = [x for x in refused.output.splitlines() if x.startswith("Error:")]
+    assert "no model signature" in line and "set-model-signature" in line

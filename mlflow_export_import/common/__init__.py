@@ -37,6 +37,19 @@ class UsageError(MlflowExportImportException):
         super().__init__(message, http_status_code=400)
 
 
+NOT_FOUND_CODES = ("RESOURCE_DOES_NOT_EXIST", "NOT_FOUND")  # MLflow and Databricks; open-source Unity Catalog
+
+
+def is_not_found(ex):
+    """Whether an MLflow error says the object does not exist, in any server's words."""
+    return isinstance(ex, MlflowException) and ex.error_code in NOT_FOUND_CODES
+
+
+def is_already_there(ex):
+    """Whether an MLflow error says the object exists already (open-source Unity Catalog: ALREADY_EXISTS)."""
+    return isinstance(ex, MlflowException) and ex.error_code in ("RESOURCE_ALREADY_EXISTS", "ALREADY_EXISTS")
+
+
 def describe_error(ex):
     """One line that says what went wrong, without a traceback, nor the password of a URI it quotes
     (MLflow's own messages quote the request URL as given)."""

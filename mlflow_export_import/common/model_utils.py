@@ -3,7 +3,7 @@ import os
 
 from mlflow.exceptions import MlflowException
 
-from mlflow_export_import.common import MlflowExportImportException, describe_error
+from mlflow_export_import.common import MlflowExportImportException, describe_error, is_already_there, is_not_found
 from mlflow_export_import.common.iterators import SearchModelVersionsIterator
 from mlflow_export_import.common.logging_utils import get_logger
 from mlflow_export_import.common.timestamp_utils import adjust_timestamps
@@ -33,7 +33,7 @@ def get_registered_model(mlflow_client, model_name, get_permissions=False):
     try:
         model = mlflow_client.get_registered_model(model_name)
     except MlflowException as ex:
-        if ex.error_code == "RESOURCE_DOES_NOT_EXIST":
+        if is_not_found(ex):
             raise MlflowExportImportException(
                 ex, f"Registered model '{model_name}' not found in {mlflow_client.tracking_uri}",
                 http_status_code=404)
@@ -95,7 +95,7 @@ def create_model(client, model_name, model_dct, import_metadata=True):
             client.create_registered_model(model_name)
         return True
     except MlflowException as ex:
-        if ex.error_code == "RESOURCE_ALREADY_EXISTS":
+        if is_already_there(ex):
             return False
         raise
 
@@ -117,7 +117,7 @@ def model_exists(client, model_name):
         client.get_registered_model(model_name)
         return True
     except MlflowException as ex:
-        if ex.error_code == "RESOURCE_DOES_NOT_EXIST":
+        if is_not_found(ex):
             return False
         raise
 

@@ -4,7 +4,8 @@
 - Databricks workspace registry: stages, no aliases. A version's aliases are kept as the version tag
   `mlflow_exim.src_aliases` (comma-separated).
 - Unity Catalog: aliases, no stages; three-level names `catalog.schema.model`; every version needs a model
-  signature. A version's stage becomes an alias by the stage-alias rule (default: Production -> production,
+  signature. An open-source Unity Catalog server (`uc:http://...`) holds no tags and no aliases either: what
+  would go there is logged as not kept. A version's stage becomes an alias by the stage-alias rule (default: Production -> production,
   Staging -> staging, Archived and None -> no alias; override with $MLFLOW_EXPORT_IMPORT_STAGE_ALIASES, e.g.
   'Production=champion,Staging=challenger,Archived=archived'); when several versions share a stage, the
   highest-numbered one gets the alias (versions are imported in order). The stage itself is kept as the
@@ -14,6 +15,7 @@ import re
 
 from mlflow_export_import.client import uris
 from mlflow_export_import.common import MlflowExportImportException, UsageError
+from mlflow_export_import.common.logging_utils import get_logger
 
 STAGE_TAG = "mlflow_exim.src_stage"
 ALIASES_TAG = "mlflow_exim.src_aliases"
@@ -24,11 +26,26 @@ WORKSPACE = "workspace"
 UNITY_CATALOG = "unity_catalog"
 OSS = "oss"
 
+_logger = get_logger(__name__)
 _UC_PART = re.compile(r"^[^.\s/\x00-\x1f\x7f]{1,255}$")
 
 
 def registry_kind(client):
-    return uris.registry_kind(getattr(client, "_registry_uri", None) or client.tracking_uri)
+    return uris.registry_kind(_registry_uri(client))
+
+
+def _registry_uri(client):
+    return getattr(client, "_registry_uri", None) or client.tracking_uri
+
+
+def holds_tags_and_aliases(client):
+    """False for an open-source Unity Catalog server: MLflow's store for it implements neither."""
+    return uris.parse(_registry_uri(client)).kind != uris.UC_OSS
+
+
+def _not_kept(client, model_name, version, what):
+    _logger.warning(f"Version {version} of '{model_name}': {what} not kept: the open-source Unity Catalog server "
+                    f"{_registry_uri(client)} holds no tags or aliases")
 
 
 def uc_name_problem(name):
@@ -77,8 +94,10 @@ def set_stage_and_aliases(client, model_name, version, src_vr):
     kind = registry_kind(client)
     stage, aliases = _stage_of(src_vr), list(src_vr.get("aliases") or [])
     if kind == UNITY_CATALOG:
-        if stage:
+        if stage and holds_tags_and_aliases(client):
             client.set_model_version_tag(model_name, version, STAGE_TAG, stage)
+        elif stage:
+            _not_kept(client, model_name, version, f"stage '{stage}'")
             alias = stage_aliases().get(stage.lower())
             if alias:
                 aliases.append(alias)
@@ -92,6 +111,9 @@ def set_aliases(client, model_name, version, aliases, kind=None):
     aliases = list(dict.fromkeys(a for a in aliases if a))
     if not aliases:
         return
+    if not holds_tags_and_aliases(client):
+        _not_kept(client, model_name, version, f"aliases {', '.join(aliases)}")
+        return
     if kind == WORKSPACE:
         client.set_model_version_tag(model_name, version, ALIASES_TAG, ",".join(aliases))
         return
@@ -103,7 +125,7 @@ def stage_unset(client, dst_vr, src_vr):
     """Whether the destination version still lacks what the source version's stage gives it."""
     stage = _stage_of(src_vr)
     if registry_kind(client) == UNITY_CATALOG:
-        return bool(stage) and (dst_vr.tags or {}).get(STAGE_TAG) != stage
+        return bool(stage) and holds_tags_and_aliases(client) and (dst_vr.tags or {}).get(STAGE_TAG) != stage
     return (stage or "None").lower() != (dst_vr.current_stage or "None").lower()
 
 

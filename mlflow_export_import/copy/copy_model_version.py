@@ -14,7 +14,8 @@ from mlflow.exceptions import MlflowException
 
 from mlflow_export_import.client.client_utils import ReadOnlyClient
 from mlflow_export_import.client.scope import side_scope
-from mlflow_export_import.common import MlflowExportImportException, describe_error, model_utils, registry_rules
+from mlflow_export_import.common import (
+    MlflowExportImportException, describe_error, is_not_found, model_utils, registry_rules)
 from mlflow_export_import.common.click_options import bool_option, opt_dry_run, opt_report
 from mlflow_export_import.common.cli_utils import command
 from mlflow_export_import.common.io_utils import redact_uri
@@ -95,7 +96,7 @@ def _get_registered_model(client, model_name):
     try:
         model = client.get_registered_model(model_name)
     except MlflowException as ex:
-        reason = "not found" if ex.error_code == "RESOURCE_DOES_NOT_EXIST" else describe_error(ex)
+        reason = "not found" if is_not_found(ex) else describe_error(ex)
         raise MlflowExportImportException(
             ex, f"Registered model '{model_name}' {reason} in {copy_utils.describe_client(client)}",
             http_status_code=ex.get_http_status_code())
@@ -110,7 +111,7 @@ def _get_version(client, model_name, version):
     try:
         return client.get_model_version(model_name, str(version))
     except MlflowException as ex:
-        reason = "not found" if ex.error_code in ("RESOURCE_DOES_NOT_EXIST", "INVALID_PARAMETER_VALUE") \
+        reason = "not found" if (is_not_found(ex) or ex.error_code == "INVALID_PARAMETER_VALUE") \
             else describe_error(ex)
         raise MlflowExportImportException(
             ex, f"Version '{version}' of registered model '{model_name}' {reason} in "
@@ -286,6 +287,11 @@ def _with_lineage_tags(tags, src_vr, src_run, src_client, dst_client, dst_model_
 @click.option("--dst-registry-uri", "--dst-registry-uri:", "dst_registry_uri", type=str, default=None,
               help="Destination MLflow registry URI, which names the tracking server too. "
                    "Default: $MLFLOW_TRACKING_URI.")
+@click.option("--src-mlflow-uri", type=str, default=None,
+              help="Source tracking server, when it is not the one the registry URI names (e.g. with a "
+                   "uc:http://HOST:PORT open-source Unity Catalog registry).")
+@click.option("--dst-mlflow-uri", type=str, default=None,
+              help="Destination tracking server, when it is not the one the registry URI names.")
 @click.option("--dst-experiment-name", type=str, default=None,
               help="Destination experiment name. If specified, copy the version's run to a new run (deep copy). "
                    "Else the new version points at the source version's run (shallow copy: both sides must "
@@ -297,16 +303,17 @@ def _with_lineage_tags(tags, src_vr, src_run, src_client, dst_client, dst_model_
 @bool_option("--verbose", "Verbose.")
 @opt_dry_run
 @opt_report
-def main(src_model, src_version, dst_model, src_registry_uri, dst_registry_uri, dst_experiment_name,
-         copy_permissions, copy_stages_and_aliases, copy_lineage_tags, verbose, dry_run, report_file):
+def main(src_model, src_version, dst_model, src_registry_uri, dst_registry_uri, src_mlflow_uri, dst_mlflow_uri,
+         dst_experiment_name, copy_permissions, copy_stages_and_aliases, copy_lineage_tags, verbose, dry_run, report_file):
     """Copy a registered model version (and, with --dst-experiment-name, its run) to another model."""
     with command("copy-model-version", copy_utils.redact_options(locals()), report_file, dry_run=dry_run) as report:
         if dry_run:
-            plan_copy(copy_utils.mk_client(None, src_registry_uri), src_model, src_version,
-                      ReadOnlyClient(copy_utils.mk_client(None, dst_registry_uri)), dst_model, dst_experiment_name,
-                      report)
+            plan_copy(copy_utils.mk_client(src_mlflow_uri, src_registry_uri), src_model, src_version,
+                      ReadOnlyClient(copy_utils.mk_client(dst_mlflow_uri, dst_registry_uri)), dst_model,
+                      dst_experiment_name, report)
             return
         src_vr, dst_vr = copy(src_model, src_version, dst_model, dst_experiment_name,
+                              src_tracking_uri=src_mlflow_uri, dst_tracking_uri=dst_mlflow_uri,
                               src_registry_uri=src_registry_uri, dst_registry_uri=dst_registry_uri,
                               copy_permissions=copy_permissions, copy_stages_and_aliases=copy_stages_and_aliases,
                               copy_lineage_tags=copy_lineage_tags, verbose=verbose, report=report)

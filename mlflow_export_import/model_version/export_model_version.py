@@ -7,7 +7,7 @@ import click
 from mlflow.exceptions import MlflowException
 
 from mlflow_export_import.client.client_utils import create_mlflow_client
-from mlflow_export_import.common import MlflowExportImportException, io_utils
+from mlflow_export_import.common import MlflowExportImportException, io_utils, is_not_found
 from mlflow_export_import.common import model_utils
 from mlflow_export_import.common.click_options import (
     bool_option, opt_export_permissions, opt_notebook_formats, opt_output_dir, opt_report)
@@ -59,7 +59,7 @@ def get_model_version(client, model_name, version):
     try:
         return client.get_model_version(model_name, str(version))
     except MlflowException as ex:
-        if ex.error_code in ("RESOURCE_DOES_NOT_EXIST", "INVALID_PARAMETER_VALUE"):
+        if (is_not_found(ex) or ex.error_code == "INVALID_PARAMETER_VALUE"):
             raise MlflowExportImportException(
                 ex, f"Version '{version}' of registered model '{model_name}' not found in {client.tracking_uri}",
                 http_status_code=404)
@@ -73,7 +73,7 @@ def get_run_or_none(client, run_id):
     try:
         return client.get_run(run_id)
     except MlflowException as ex:
-        if ex.error_code == "RESOURCE_DOES_NOT_EXIST":
+        if is_not_found(ex):
             _logger.warning(f"Run '{run_id}' no longer exists: exporting the registry's copy of the version files")
             return None
         raise

@@ -21,6 +21,7 @@ from mlflow_export_import.model.model_utils import (
     SRC_VERSION_TAG, check_version_source, find_imported_version, import_version_logged_models, resolve_source,
     src_version_key)
 from mlflow_export_import.run.import_run import import_run
+from mlflow_export_import.tools import signature_utils
 
 VERSION_FILE = "version.json"
 MODEL_FILE = "model.json"
@@ -84,6 +85,7 @@ def _import_model_version(mlflow_client, model_name, src_vr, dst_run_id, dst_sou
     if import_source_tags:
         tags.update(version_source_tags(src_vr))
     kwargs = {"model_id": model_id} if model_id else {}
+    _check_signature_where_the_registry_does_not(mlflow_client, model_name, src_vr, dst_source)
     try:
         dst_vr = mlflow_client.create_model_version(model_name, dst_source, dst_run_id or None, tags=tags,
                                                     description=src_vr.get("description") or None,
@@ -102,6 +104,17 @@ def _import_model_version(mlflow_client, model_name, src_vr, dst_run_id, dst_sou
         _delete_version_quietly(mlflow_client, model_name, dst_vr.version)
         raise
     return dst_vr
+
+
+def _check_signature_where_the_registry_does_not(client, model_name, src_vr, source):
+    """Unity Catalog requires a model signature. MLflow checks it before registering in a Databricks UC registry,
+    but not for an open-source UC server, which then fails the version without saying why: check it here."""
+    if registry_rules.holds_tags_and_aliases(client) or registry_rules.registry_kind(client) != \
+            registry_rules.UNITY_CATALOG:
+        return
+    signature = signature_utils.get_model_signature(source, mlflow_client=client)
+    if not signature or not signature.get("inputs") or not signature.get("outputs"):
+        raise registry_rules.signature_error(Exception("no signature"), model_name, src_vr)
 
 
 def _await_ready(client, vr, timeout=300):
