@@ -367,6 +367,11 @@ def test_workspace_registry_to_unity_catalog_migration(dbx, registries, tmp_path
     aliases = {a: n for n, v in versions.items() for a in v.aliases}
     assert aliases == {"production": max(productions, key=int),
                        "staging": next(n for n, s in stages.items() if s == "Staging")}
+    assert "MLmodel" in _download_uc_model("dst-ws", target, aliases["production"], tmp_path)
+    copied_run = MlflowClient("databricks://dst-ws").get_run(versions[aliases["production"]].run_id)
+    assert copied_run.data.tags["mlflow_exim.import.src_run_id"] == \
+        MlflowClient("databricks://src-ws", registry_uri="databricks://src-ws").get_model_version(
+            "Sklearn_Wine", aliases["production"]).run_id
 
     again = runner.invoke(cli, ["import-models", "--input-dir", out, "--model-rename-file", str(renames)],
                           env=uc_env, catch_exceptions=False)

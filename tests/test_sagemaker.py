@@ -96,6 +96,21 @@ def test_export_import_between_arns_and_deep_copy_of_a_version(sagemaker_env, un
     assert sm.router.rejected() == []
 
 
+def test_copy_run_into_an_mlflow_app(sagemaker_env, src_client, uniq, tmp_path):
+    sm = sagemaker_env
+    exp_id = src_client.create_experiment(f"sm-app-src-{uniq}")
+    run_id = make_run_with_model(src_client, exp_id, str(tmp_path), "r")
+    sm.router.clear_log()
+    result = CliRunner().invoke(cli, ["copy-run", "--run-id", run_id, "--experiment-name", f"sm-app-{uniq}",
+                                      "--src-mlflow-uri", src_client.tracking_uri, "--dst-mlflow-uri", sm.app_arn],
+                                catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    assert sm.s2.client().get_experiment_by_name(f"sm-app-{uniq}") is not None  # the app shares the 2nd backend
+    assert sm.router.rejected() == []
+    assert {(r["region"], r["service"], r["arn_header"]) for r in sm.router.requests} == {
+        ("us-west-2", "sagemaker", sm.app_arn)}
+
+
 def test_bad_arn_and_missing_plugin_are_one_line(sagemaker_env, tmp_path, monkeypatch):
     result = CliRunner().invoke(cli, ["export-all", "--output-dir", str(tmp_path / "o")],
                                 env={"MLFLOW_TRACKING_URI": "arn:aws:sagemaker:us-east-1:123:mlflow-tracking-server/x"},
