@@ -98,9 +98,9 @@ def set_stage_and_aliases(client, model_name, version, src_vr):
             client.set_model_version_tag(model_name, version, STAGE_TAG, stage)
         elif stage:
             _not_kept(client, model_name, version, f"stage '{stage}'")
-            alias = stage_aliases().get(stage.lower())
-            if alias:
-                aliases.append(alias)
+        alias = stage_aliases().get(stage.lower()) if stage else None
+        if alias:
+            aliases.append(alias)
     elif stage:
         client.transition_model_version_stage(model_name, version, stage, archive_existing_versions=False)
     set_aliases(client, model_name, version, aliases, kind)
