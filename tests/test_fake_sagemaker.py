@@ -232,7 +232,11 @@ def header_warnings():
     handler.setLevel(logging.WARNING)
     logger = logging.getLogger(HEADER_LOGGER)
     logger.addHandler(handler)
+    mlflow_logger = logging.getLogger("mlflow")  # a command run earlier in this process quiets MLflow's logger
+    saved_level = mlflow_logger.level
+    mlflow_logger.setLevel(logging.WARNING)
     yield stream
+    mlflow_logger.setLevel(saved_level)
     logger.removeHandler(handler)
 
 

@@ -16,7 +16,7 @@ from mlflow_export_import.client.client_utils import ReadOnlyClient
 from mlflow_export_import.client.scope import side_scope
 from mlflow_export_import.common import (
     MlflowExportImportException, describe_error, is_not_found, model_utils, registry_rules)
-from mlflow_export_import.common.click_options import bool_option, opt_dry_run, opt_report
+from mlflow_export_import.common.click_options import bool_option, opt_dry_run, opt_principal_map, opt_report
 from mlflow_export_import.common.cli_utils import command
 from mlflow_export_import.common.io_utils import redact_uri
 from mlflow_export_import.common.id_map import LOGGED_MODELS, IdMap
@@ -27,6 +27,8 @@ from mlflow_export_import.copy import copy_run, copy_utils
 from mlflow_export_import.model.model_utils import (
     SRC_MODEL_ID_TAG, check_version_source, find_dst_logged_model, logged_model_id_of, resolve_source)
 from mlflow_export_import.model_version.import_model_version import _import_model_version
+from mlflow_export_import.permissions.mapping import get_principal_map
+from mlflow_export_import.permissions.transfer import export_model_permissions, import_model_permissions
 from mlflow_export_import.run.import_run import find_earlier_import
 
 LINEAGE_PREFIXES = ("src_version.", "src_client.", "dst_client.", "src_run.")
@@ -39,25 +41,25 @@ _logger = get_logger(__name__)
 def copy(src_model_name, src_model_version, dst_model_name, dst_experiment_name=None,
          src_tracking_uri=None, dst_tracking_uri=None, src_registry_uri=None, dst_registry_uri=None,
          copy_permissions=False, copy_stages_and_aliases=False, copy_lineage_tags=False, verbose=False,
-         report=None):
-    """Returns (source ModelVersion, destination ModelVersion as re-read from the destination registry)."""
+         report=None, principal_map=None):
+    """Returns (source ModelVersion, destination ModelVersion as re-read from the destination registry).
+    copy_permissions: the source model's Databricks permissions onto the destination model (workspace levels
+    mapped to Unity Catalog grants for a Unity Catalog destination), principals renamed by principal_map."""
     src_client = copy_utils.mk_client(src_tracking_uri, src_registry_uri)
     dst_client = copy_utils.mk_client(dst_tracking_uri, dst_registry_uri)
     return _copy(src_client, src_model_name, src_model_version, dst_client, dst_model_name, dst_experiment_name,
-                 copy_permissions, copy_stages_and_aliases, copy_lineage_tags, verbose, report)
+                 copy_permissions, copy_stages_and_aliases, copy_lineage_tags, verbose, report, principal_map)
 
 
 def _copy(src_client, src_model_name, src_model_version, dst_client, dst_model_name, dst_experiment_name=None,
           copy_permissions=False, copy_stages_and_aliases=False, copy_lineage_tags=False, verbose=False,
-          report=None):
+          report=None, principal_map=None):
     report = report if report is not None else Report()
     registry_rules.check_model_names(dst_client, [dst_model_name])
     src_model = _get_registered_model(src_client, src_model_name)
     src_vr = _get_version(src_client, src_model_name, src_model_version)
     if not dst_experiment_name:
         _check_shared_tracking_server(src_client, dst_client, src_vr)
-    if copy_permissions:
-        report.note("--copy-permissions: Databricks permissions are not copied by this version of copy-model-version")
     src_run = _get_source_run(src_client, src_vr, required=bool(dst_experiment_name))
     vr_dct = model_utils.model_version_to_dict(src_vr)
     if dst_experiment_name:
@@ -69,6 +71,8 @@ def _copy(src_client, src_model_name, src_model_version, dst_client, dst_model_n
     if earlier is not None:
         report.skipped("model_versions", f"{src_model_name}/{src_vr.version}",
                        f"already copied as version {earlier.version} of model '{dst_model_name}'")
+        _copy_permissions(src_client, src_model_name, dst_client, dst_model_name, copy_permissions, principal_map,
+                          report)
         return src_vr, earlier
     if copy_lineage_tags:
         vr_dct["tags"] = _with_lineage_tags(vr_dct["tags"], src_vr, src_run, src_client, dst_client, dst_model_name)
@@ -83,6 +87,7 @@ def _copy(src_client, src_model_name, src_model_version, dst_client, dst_model_n
             ex, f"Version {src_vr.version} of model '{src_model_name}' could not be copied to model "
                 f"'{dst_model_name}' in {copy_utils.describe_client(dst_client)}: {describe_error(ex)}")
     report.copied("model_versions")
+    _copy_permissions(src_client, src_model_name, dst_client, dst_model_name, copy_permissions, principal_map, report)
     dst_vr = dst_client.get_model_version(dst_model_name, dst_vr.version)
     _logger.info(f"Copied version {src_vr.version} of model '{src_model_name}' to version {dst_vr.version} of "
                  f"model '{dst_model_name}' ({'deep' if dst_experiment_name else 'shallow'} copy)")
@@ -90,6 +95,13 @@ def _copy(src_client, src_model_name, src_model_version, dst_client, dst_model_n
         _logger.info(f"Source version: {model_utils.model_version_to_dict(src_vr)}")
         _logger.info(f"Destination version: {model_utils.model_version_to_dict(dst_vr)}")
     return src_vr, dst_vr
+
+
+def _copy_permissions(src_client, src_model_name, dst_client, dst_model_name, copy_permissions, principal_map,
+                      report):
+    if copy_permissions:
+        perms = export_model_permissions(src_client, src_model_name, report)
+        import_model_permissions(dst_client, dst_model_name, perms, get_principal_map(principal_map), report)
 
 
 def _get_registered_model(client, model_name):
@@ -271,7 +283,8 @@ def _with_lineage_tags(tags, src_vr, src_run, src_client, dst_client, dst_model_
     if src_run is not None:
         for key in SRC_RUN_LINEAGE_TAGS:
             copy_utils.add_tag(src_run.data.tags, lineage, key, f"{prefix}.src_run")
-    if registry_rules.registry_kind(dst_client) == registry_rules.UNITY_CATALOG:
+    if registry_rules.registry_kind(dst_client) == registry_rules.UNITY_CATALOG or \
+            model_utils.is_unity_catalog_model(dst_model_name):  # the reference decides by the name
         lineage = {k.replace(".", "_"): v for k, v in lineage.items()}
     return {**tags, **lineage}
 
@@ -296,7 +309,9 @@ def _with_lineage_tags(tags, src_vr, src_run, src_client, dst_client, dst_model_
               help="Destination experiment name. If specified, copy the version's run to a new run (deep copy). "
                    "Else the new version points at the source version's run (shallow copy: both sides must "
                    "share the tracking server).")
-@bool_option("--copy-permissions", "Copy Databricks model permissions (not supported yet: noted in the summary).")
+@bool_option("--copy-permissions", "Copy the model's Databricks permissions (workspace registry permissions, "
+             "Unity Catalog grants; workspace levels become Unity Catalog grants by a documented table).")
+@opt_principal_map
 @bool_option("--copy-stages-and-aliases", "Give the new version the source version's stage and aliases.")
 @bool_option("--copy-lineage-tags", "Add source lineage info to the destination version as tags starting with "
              "'mlflow_exim'.")
@@ -304,7 +319,8 @@ def _with_lineage_tags(tags, src_vr, src_run, src_client, dst_client, dst_model_
 @opt_dry_run
 @opt_report
 def main(src_model, src_version, dst_model, src_registry_uri, dst_registry_uri, src_mlflow_uri, dst_mlflow_uri,
-         dst_experiment_name, copy_permissions, copy_stages_and_aliases, copy_lineage_tags, verbose, dry_run, report_file):
+         dst_experiment_name, copy_permissions, principal_map, copy_stages_and_aliases, copy_lineage_tags, verbose,
+         dry_run, report_file):
     """Copy a registered model version (and, with --dst-experiment-name, its run) to another model."""
     with command("copy-model-version", copy_utils.redact_options(locals()), report_file, dry_run=dry_run) as report:
         if dry_run:
@@ -316,7 +332,8 @@ def main(src_model, src_version, dst_model, src_registry_uri, dst_registry_uri, 
                               src_tracking_uri=src_mlflow_uri, dst_tracking_uri=dst_mlflow_uri,
                               src_registry_uri=src_registry_uri, dst_registry_uri=dst_registry_uri,
                               copy_permissions=copy_permissions, copy_stages_and_aliases=copy_stages_and_aliases,
-                              copy_lineage_tags=copy_lineage_tags, verbose=verbose, report=report)
+                              copy_lineage_tags=copy_lineage_tags, verbose=verbose, report=report,
+                              principal_map=principal_map)
         click.echo(f"Version {src_vr.version} of model '{src_model}' copied as version {dst_vr.version} of model "
                    f"'{dst_model}'")
 
