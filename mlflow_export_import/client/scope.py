@@ -23,14 +23,17 @@ _UNSET = "<unset>"
 
 
 class _SettingsLock:
-    """Holders of one key share the settings; a different key waits until they are done. FIFO, so a
-    busy side cannot starve the other. A thread already inside a key may enter it again."""
+    """Phase-fair: the settings of one key are in force for a phase; every call waiting with a compatible key
+    is let in together when the phase starts, and later calls of that key join while no call of another key
+    waits. So calls of one side run in parallel, and the sides take turns without starving each other. A thread
+    already inside a key may enter a compatible one again."""
 
     def __init__(self):
         self._cond = threading.Condition()
         self._current = None
         self._holders = 0
         self._queue = deque()
+        self._granted = set()
         self._saved = None
         self._local = threading.local()
 
@@ -51,30 +54,35 @@ class _SettingsLock:
             self._release()
 
     def _acquire(self, key):
-        ticket = (object(), key)
+        ticket = object()
         with self._cond:
-            self._queue.append(ticket)
-            while not self._may_enter(ticket):
-                self._cond.wait()
-            self._queue.remove(ticket)
-            if self._holders == 0:
-                self._current = key
-                self._saved = _apply(key)
-            self._holders += 1
+            self._queue.append((ticket, key))
+            while ticket not in self._granted:
+                if self._holders == 0:
+                    self._start_phase()
+                elif _compatible(self._current, key) and \
+                        all(_compatible(self._current, k) for _, k in self._queue):
+                    self._grant(ticket)
+                else:
+                    self._cond.wait()
+            self._granted.remove(ticket)
 
-    def _may_enter(self, ticket):
-        """Compatible with the settings in force, and not overtaking a waiter that is not."""
-        key = ticket[1]
-        if self._holders and not _compatible(self._current, key):
-            return False
-        for other in self._queue:
-            if other is ticket:
-                return True
-            if self._holders and not _compatible(self._current, other[1]):
-                return False
-            if not self._holders and not _compatible(other[1], key):
-                return False
-        return True
+    def _start_phase(self):
+        """The oldest waiter's settings come into force; every waiter they suit is let in."""
+        self._current = self._queue[0][1]
+        self._saved = _apply(self._current)
+        for ticket, key in list(self._queue):
+            if _compatible(self._current, key):
+                self._grant(ticket)
+        self._cond.notify_all()
+
+    def _grant(self, ticket):
+        for entry in self._queue:
+            if entry[0] is ticket:
+                self._queue.remove(entry)
+                break
+        self._granted.add(ticket)
+        self._holders += 1
 
     def _release(self):
         with self._cond:
