@@ -39,6 +39,8 @@ COMMANDS = {
     "get-model-signature": "tools.get_model_signature",
     "set-model-signature": "tools.set_model_signature",
     "list-model-versions-without-signatures": "tools.list_model_versions_without_signatures",
+    "http-client": "tools.http_client_cli",
+    "download-notebook": "notebook.download_notebook",
     "verify": "verify.verify",
 }
 
@@ -52,7 +54,24 @@ class LazyGroup(click.Group):
             return None
         return importlib.import_module(f"mlflow_export_import.{COMMANDS[name]}").main
 
+    def format_commands(self, ctx, formatter):
+        """Names only: each command's summary would import its module, and with it MLflow (seconds, for help)."""
+        names = self.list_commands(ctx)
+        width = max(map(len, names)) + 2
+        with formatter.section("Commands"):
+            for i in range(0, len(names), 2):
+                formatter.write(" " * formatter.current_indent + "".join(n.ljust(width) for n in names[i:i + 2])
+                                .rstrip() + "\n")
+            formatter.write_text(f"'{ctx.info_name} COMMAND --help' describes one, with an example.")
+
+
+def _version(ctx, param, value):
+    from mlflow_export_import.help_texts import print_version  # does not import MLflow
+    print_version(ctx, param, value)
+
 
 @click.group(cls=LazyGroup)
+@click.option("--version", is_flag=True, expose_value=False, is_eager=True, callback=_version,
+              help="Show the versions of this tool and of MLflow, and exit.")
 def cli():
     """Copy MLflow objects between tracking servers: export to a directory, import from it, or copy."""

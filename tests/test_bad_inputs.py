@@ -207,13 +207,14 @@ def test_unreachable_server(tmp_path):
 @pytest.mark.parametrize("option", ["--run-start-time", "--runs-until"])
 def test_bad_time_value(src_server, exported, tmp_path, option):
     _, exp_id = exported
+    # a usage error (issue 14): exit 2 before any work, nothing written
     res = cli(export_experiments.main, ["--experiments", exp_id, "--output-dir", str(tmp_path / "o"),
                                         option, "last tuesday"], src_server.uri)
-    assert_clean_failure(res, "Bad time 'last tuesday'")
+    assert res.exit_code == 2 and "Bad time 'last tuesday'" in res.output, res.output
     res = cli(export_experiment.main, ["--experiment", exp_id, "--output-dir", str(tmp_path / "o2"),
                                        option, "2024-99-99"], src_server.uri)
-    assert_clean_failure(res, "Bad time '2024-99-99'")
-    assert not os.path.exists(tmp_path / "o2" / "experiment.json")
+    assert res.exit_code == 2 and "Bad time '2024-99-99'" in res.output, res.output
+    assert not os.path.exists(tmp_path / "o") and not os.path.exists(tmp_path / "o2")
 
 
 def test_missing_rename_file(dst_server, exported, tmp_path):

@@ -239,6 +239,32 @@ def test_handle_contract_and_rules(tmp_path):
     assert fake.model_names() == []
 
 
+def test_grants_shapes_and_rules(tmp_path):
+    """Model grants answer in the shapes databricks-sdk parses; unknown principals and privileges are refused
+    whole; a schema grant shows as inherited in the effective permissions only."""
+    from databricks.sdk.service import catalog
+    fake = FakeUnityCatalog(f"file://{tmp_path}", catalogs={"main": ["default"]})
+    fake.handle("POST", LEGACY_PREFIX + "registered-models/create", {}, {"name": "main.default.m"})
+    fake.add_principal("readers")
+    fake.grant_on_schema("main", "default", "readers", ["EXECUTE", "APPLY_TAG"])
+    path = UC_PREFIX + "permissions/function/main.default.m"
+    status, answer = fake.handle("PATCH", path, {}, {"changes": [{"principal": "readers", "add": ["EXECUTE"]}]})
+    assert status == 200 and answer == {"privilege_assignments": [{"principal": "readers", "privileges": ["EXECUTE"]}]}
+    assert catalog.UpdatePermissionsResponse.from_dict(answer).as_dict() == answer
+    status, answer = fake.handle("PATCH", path, {}, {"changes": [{"principal": "readers", "add": ["MANAGE"]},
+                                                                 {"principal": "ghost", "add": ["EXECUTE"]}]})
+    assert (status, answer["error_code"]) == (404, "PRINCIPAL_DOES_NOT_EXIST")
+    assert fake.handle("PATCH", path, {}, {"changes": [{"principal": "readers", "add": ["SELECT"]}]})[0] == 400
+    assert fake.grants("main.default.m") == {"readers": ["EXECUTE"]}
+    status, effective = fake.handle("GET", UC_PREFIX + "effective-permissions/function/main.default.m", {}, None)
+    assert catalog.EffectivePermissionsList.from_dict(effective).as_dict() == effective
+    assert effective["privilege_assignments"][0]["privileges"] == [
+        {"privilege": "EXECUTE"},
+        {"privilege": "APPLY_TAG", "inherited_from_type": "SCHEMA", "inherited_from_name": "main.default"},
+        {"privilege": "EXECUTE", "inherited_from_type": "SCHEMA", "inherited_from_name": "main.default"}]
+    assert fake.handle("GET", UC_PREFIX + "permissions/function/main.default.nope", {}, None)[0] == 404
+
+
 def test_oss_flavor_rules(tmp_path):
     fake = FakeUnityCatalog(f"file://{tmp_path}", flavor="oss")
     assert fake.handle("POST", LEGACY_PREFIX + "registered-models/create", {}, {"name": "main.default.m"})[0] \

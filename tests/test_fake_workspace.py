@@ -8,6 +8,7 @@ import base64
 import json
 import os
 import uuid
+import zipfile
 
 import pytest
 import requests
@@ -15,6 +16,7 @@ from google.protobuf.json_format import ParseDict
 
 from tests.fakes.databricks_workspace import (
     INVALID_EXPERIMENT_NAME,
+    MAX_EXPORT_BYTES,
     DatabricksError,
     FakeWorkspace,
     write_databrickscfg,
@@ -375,7 +377,7 @@ def test_workspace_files_and_scim_with_databricks_sdk(src):
 
     from databricks.sdk import WorkspaceClient
     from databricks.sdk.errors import NotFound, ResourceAlreadyExists
-    from databricks.sdk.service.workspace import ImportFormat, Language, ObjectType
+    from databricks.sdk.service.workspace import ExportFormat, ImportFormat, Language, ObjectType
 
     w = WorkspaceClient(profile="src-ws")
     assert w.current_user.me().user_name == ME
@@ -391,6 +393,30 @@ def test_workspace_files_and_scim_with_databricks_sdk(src):
         w.workspace.import_(f"/Users/{ME}/missing/nb", content=base64.b64encode(source).decode(),
                             format=ImportFormat.SOURCE, language=Language.PYTHON)
     assert base64.b64decode(w.workspace.export(f"{folder}/nb").content) == source
+    w.workspace.import_(f"{folder}/nb", content=base64.b64encode(source + b"# COMMAND ----------\nprint(2)\n").decode(),
+                        format=ImportFormat.SOURCE, language=Language.PYTHON, overwrite=True)
+    first, second = src.notebook_revisions(f"{folder}/nb")
+    at_first = w.api_client.do("GET", "/api/2.0/workspace/export", query={
+        "path": f"{folder}/nb", "format": "JUPYTER", "revision": {"revision_timestamp": first}})
+    notebook = json.loads(base64.b64decode(at_first["content"]))
+    assert notebook["nbformat"] == 4 and [c["source"] for c in notebook["cells"]] == [["print(1)"]]
+    assert len(json.loads(base64.b64decode(w.workspace.export(f"{folder}/nb", format=ExportFormat.JUPYTER).content))[
+        "cells"]) == 2
+    dbc = zipfile.ZipFile(io.BytesIO(base64.b64decode(w.workspace.export(f"{folder}/nb", format=ExportFormat.DBC)
+                                                      .content)))
+    assert json.loads(dbc.read("nb.python"))["commands"][1]["command"] == "print(2)"
+    assert b"<html>" in base64.b64decode(w.workspace.export(f"{folder}/nb", format=ExportFormat.HTML).content)
+    with pytest.raises(NotFound, match="Revision 1 of"):
+        w.api_client.do("GET", "/api/2.0/workspace/export", query={"path": f"{folder}/nb",
+                                                                   "revision": {"revision_timestamp": "1"}})
+    src.max_export_bytes = 10
+    try:
+        with pytest.raises(Exception, match="exceeds the limit") as info:
+            w.workspace.export(f"{folder}/nb")
+        assert info.value.error_code == "MAX_NOTEBOOK_SIZE_EXCEEDED"
+    finally:
+        src.max_export_bytes = MAX_EXPORT_BYTES
+    assert second > first
     [info] = w.workspace.list(folder)
     assert (info.object_type, info.language, info.path) == (ObjectType.NOTEBOOK, Language.PYTHON, f"{folder}/nb")
     with pytest.raises(Exception, match="is not empty"):
@@ -417,7 +443,15 @@ def test_permissions_with_databricks_sdk(src):
 
     w = WorkspaceClient(profile="src-ws")
     c = client("src-ws")
+    src.add_principal("group_name", "data-scientists")
+    src.add_principal("user_name", "ops@example.com")
     experiment_id = c.create_experiment(f"/Users/{ME}/acl-{uniq()}")
+    with pytest.raises(ResourceDoesNotExist, match=r"Principal: UserName\(nobody@example.com\) does not exist"):
+        w.experiments.update_permissions(experiment_id, access_control_list=[
+            ml.ExperimentAccessControlRequest(group_name="data-scientists",
+                                              permission_level=ml.ExperimentPermissionLevel.CAN_READ),
+            ml.ExperimentAccessControlRequest(user_name="nobody@example.com",
+                                              permission_level=ml.ExperimentPermissionLevel.CAN_READ)])
     w.experiments.set_permissions(experiment_id, access_control_list=[ml.ExperimentAccessControlRequest(
         group_name="data-scientists", permission_level=ml.ExperimentPermissionLevel.CAN_EDIT)])
     acl = {(e.user_name or e.group_name): [p.permission_level.value for p in e.all_permissions]

@@ -128,7 +128,7 @@ def test_cli_and_bad_input(src_server, dst_server, src_client, dst_client, uniq,
     assert res.exit_code == 0, res.output
     res = runner.invoke(em.main, ["--model", name, "--output-dir", out, "--stages", "Production", "--versions", "1"],
                         env=src_env)
-    assert res.exit_code == 1 and "--stages and --versions" in res.output
+    assert res.exit_code == 2 and "--stages and --versions" in res.output  # a usage error (issue 14)
     res = runner.invoke(em.main, ["--model", f"nope-{uniq}", "--output-dir", str(tmp_path / "n")], env=src_env)
     assert res.exit_code == 1 and f"Registered model 'nope-{uniq}' not found" in res.output
     res = runner.invoke(em.main, ["--model", name, "--output-dir", str(tmp_path / "n"), "--versions", "3"],

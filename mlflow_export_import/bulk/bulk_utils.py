@@ -4,7 +4,8 @@ import os
 from mlflow.entities import ViewType
 
 from mlflow_export_import.common import MlflowExportImportException
-from mlflow_export_import.common.iterators import SearchExperimentsIterator, SearchRegisteredModelsIterator
+from mlflow_export_import.common.iterators import (
+    SearchExperimentsIterator, SearchLoggedModelsIterator, SearchRegisteredModelsIterator, SearchTracesIterator)
 from mlflow_export_import.common.mlflow_utils import get_experiment
 
 
@@ -24,10 +25,11 @@ def _selector_items(selector):
     return list(selector)
 
 
-def get_experiment_ids(mlflow_client, experiments, include_deleted=False):
-    """Experiment ids for a selector; a name or id that does not exist raises one clear error."""
+def get_experiment_ids(mlflow_client, experiment_ids, include_deleted=False):
+    """Experiment ids for a selector (names or ids, 'all', 'name_prefix*', a .txt file, or a list); a name or id
+    that does not exist raises one clear error."""
     view_type = ViewType.ALL if include_deleted else ViewType.ACTIVE_ONLY
-    items = _selector_items(experiments)
+    items = _selector_items(experiment_ids)
     if items == ["all"]:
         return [e.experiment_id for e in SearchExperimentsIterator(mlflow_client, view_type=view_type)]
     ids = []
@@ -59,3 +61,15 @@ def get_model_names(mlflow_client, model_names):
 def is_prompt(registered_model):
     tags = registered_model.tags or {}
     return str(tags.get("mlflow.prompt.is_prompt", "")).lower() == "true"
+
+
+def get_logged_models(mlflow_client, experiment_ids):
+    """Every logged model of the experiments (a selector, as get_experiment_ids takes)."""
+    ids = get_experiment_ids(mlflow_client, experiment_ids)
+    return list(SearchLoggedModelsIterator(mlflow_client, ids)) if ids else []
+
+
+def get_traces(mlflow_client, experiment_ids, run_id=None):
+    """Every trace of the experiments (a selector, as get_experiment_ids takes), or only those of run_id."""
+    ids = get_experiment_ids(mlflow_client, experiment_ids)
+    return list(SearchTracesIterator(mlflow_client, ids, run_id=run_id)) if ids else []

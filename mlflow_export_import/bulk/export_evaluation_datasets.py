@@ -55,11 +55,15 @@ def export_evaluation_datasets(output_dir, dataset_names=None, experiment_ids=No
 
 
 def select_datasets(client, dataset_names, experiment_ids, report):
-    """Returns (datasets, number of names not found)."""
-    exp_ids = get_experiment_ids(client, experiment_ids) if experiment_ids else None
+    """Returns (datasets, number of names not found). experiment_ids only filters 'all' (as the reference
+    documents it): datasets asked for by name are exported whatever their experiments."""
     items = ["all"] if dataset_names is None else _selector_items(dataset_names)
     if items in (["all"], ["*"]):
+        exp_ids = get_experiment_ids(client, experiment_ids) if experiment_ids else None
         return sorted(search_datasets(client, exp_ids), key=lambda d: (d.name, d.dataset_id)), 0
+    if experiment_ids:
+        report.note("--experiment-ids is ignored when datasets are named: it only filters "
+                    "'--evaluation-datasets all'")
     selected, missing = [], 0
     for name in items:
         try:
@@ -70,9 +74,7 @@ def select_datasets(client, dataset_names, experiment_ids, report):
             record_failure(client, report, name, ex, "export")
             missing += 1
             continue
-        if exp_ids is None or set(exp_ids) & set(client._tracking_client.store.get_dataset_experiment_ids(
-                dataset.dataset_id)):
-            selected.append(dataset)
+        selected.append(dataset)
     return selected, missing
 
 
@@ -81,7 +83,8 @@ def select_datasets(client, dataset_names, experiment_ids, report):
 @click.option("--evaluation-datasets", type=str, required=True,
               help="Dataset names (comma separated), 'all', or a file ending in '.txt' with one per line.")
 @click.option("--experiment-ids", type=str, default=None,
-              help="Only the datasets of these experiments (ids or names, comma separated).")
+              help="With '--evaluation-datasets all': only the datasets of these experiments (ids or names, comma "
+                   "separated). Ignored when datasets are named.")
 @opt_use_threads
 @opt_workers
 @opt_report

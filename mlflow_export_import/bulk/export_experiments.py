@@ -1,6 +1,7 @@
 """Export several experiments (names, ids, 'all', 'prefix*', a .txt file, or {experiment_id: [run_ids]})."""
 import os
 import time
+from dataclasses import dataclass
 
 import click
 
@@ -22,6 +23,14 @@ EXPERIMENTS_FILE = "experiments.json"
 _logger = get_logger(__name__)
 
 
+@dataclass
+class Result:
+    """What the export of one experiment gave (reference API)."""
+    name: str = None
+    ok_runs: int = 0
+    failed_runs: int = 0
+
+
 def export_experiments(experiments, output_dir, export_permissions=False, run_start_time=None, runs_until=None,
                        export_deleted_runs=False, notebook_formats=None, use_threads=False,
                        logged_models_filter=None, mlflow_client=None, report=None, workers=None):
@@ -34,6 +43,7 @@ def export_experiments(experiments, output_dir, export_permissions=False, run_st
     experiment_ids = list(experiments) if runs_by_experiment else _resolve(client, experiments, export_deleted_runs,
                                                                               report)
     exported, failed_experiments, total_ok, total_failed = [], [], 0, 0
+    report.expect("experiments", len(experiment_ids))
     for experiment_id in experiment_ids:
         exp_start = time.time()
         try:

@@ -59,6 +59,7 @@ def _export_models(mlflow_client, model_names, output_dir, notebook_formats=None
     check_stages_and_versions(stages, None)
     start = time.time()
     names = get_model_names(mlflow_client, model_names)
+    report.expect("models", len(names))
 
     def export_one(name):
         return export_model(name, os.path.join(output_dir, name), stages, None, export_latest_versions,

@@ -8,31 +8,36 @@ from mlflow_export_import.client.client_utils import create_mlflow_client
 from mlflow_export_import.common import MlflowExportImportException, describe_error, io_utils
 from mlflow_export_import.common.click_options import (
     opt_dry_run, opt_retry_failed,
-    opt_experiment_rename_file, opt_import_permissions, opt_import_source_tags, opt_input_dir, opt_report,
-    opt_use_src_user_id, opt_use_threads, opt_workers)
+    opt_dst_notebook_dir, opt_experiment_rename_file, opt_import_permissions, opt_import_source_tags, opt_input_dir,
+    opt_principal_map, opt_report, opt_use_src_user_id, opt_use_threads, opt_workers)
 from mlflow_export_import.common.cli_utils import command, mk_client
 from mlflow_export_import.common.logging_utils import get_logger
 from mlflow_export_import.common.report import Report
 from mlflow_export_import.bulk.export_experiments import EXPERIMENTS_FILE
 from mlflow_export_import.experiment.import_experiment import import_experiment
+from mlflow_export_import.permissions.mapping import get_principal_map
 
 _logger = get_logger(__name__)
 
 
 def import_experiments(input_dir, import_permissions=False, import_source_tags=False, use_src_user_id=True,
                        experiment_renames=None, use_threads=False, mlflow_client=None, report=None, workers=None,
-                       id_map=None):
+                       id_map=None, dst_notebook_dir=None, principal_map=None):
     """Returns [(source experiment id, {source run id: destination RunInfo} or None if it failed)]."""
     client = mlflow_client or create_mlflow_client()
     report = report if report is not None else Report()
     renames = get_renames(experiment_renames)
+    principal_map = get_principal_map(principal_map)
     results = []
-    for exp in read_experiments_list(input_dir):
+    experiments = read_experiments_list(input_dir)
+    report.expect("experiments", len(experiments))
+    for exp in experiments:
         name = rename(exp["name"], renames, "experiment")
         try:
             run_info_map = import_experiment(name, os.path.join(input_dir, exp["id"]), import_source_tags,
-                                             import_permissions, use_src_user_id, mlflow_client=client,
-                                             report=report, workers=workers, id_map=id_map)
+                                             import_permissions, use_src_user_id, dst_notebook_dir,
+                                             mlflow_client=client, report=report, workers=workers, id_map=id_map,
+                                             principal_map=principal_map)
         except Exception as ex:
             report.failed("experiments", exp["id"], describe_error(ex), name=name)
             _logger.error(f"Experiment '{name}' failed to import: {describe_error(ex)}")
@@ -54,16 +59,18 @@ def read_experiments_list(input_dir):
 @click.command("import-experiments")
 @opt_input_dir
 @opt_import_permissions
+@opt_principal_map
 @opt_import_source_tags
 @opt_use_src_user_id
 @opt_experiment_rename_file
+@opt_dst_notebook_dir
 @opt_use_threads
 @opt_workers
 @opt_retry_failed
 @opt_dry_run
 @opt_report
-def main(input_dir, import_permissions, import_source_tags, use_src_user_id, experiment_rename_file, use_threads,
-         workers, retry_failed, dry_run, report_file):
+def main(input_dir, import_permissions, principal_map, import_source_tags, use_src_user_id, experiment_rename_file,
+         dst_notebook_dir, use_threads, workers, retry_failed, dry_run, report_file):
     """Import experiments exported by export-experiments."""
     with command("import-experiments", locals(), report_file,
                  dry_run=dry_run, retry_failed=retry_failed) as report:
@@ -73,7 +80,7 @@ def main(input_dir, import_permissions, import_source_tags, use_src_user_id, exp
             return
         import_experiments(input_dir, import_permissions, import_source_tags, use_src_user_id,
                            experiment_rename_file, use_threads, mlflow_client=mk_client(), report=report,
-                           workers=workers)
+                           workers=workers, dst_notebook_dir=dst_notebook_dir, principal_map=principal_map)
 
 
 if __name__ == "__main__":

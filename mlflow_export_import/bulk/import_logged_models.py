@@ -23,6 +23,8 @@ def import_logged_models(input_dir, mlflow_client=None, report=None, id_map=None
     report = report if report is not None else Report()
     id_map = id_map if id_map is not None else id_maps.IdMap()
     experiments = io_utils.read_file_mlflow(os.path.join(input_dir, LOGGED_MODELS_FILE)).get("experiments") or []
+    # an experiment listed with no models has nothing to receive: do not create it empty
+    experiments = [e for e in experiments if e.get("logged_models") != []]
     for exp, experiment_id, run_id_map in destination_experiments(client, experiments, id_map, report):
         import_logged_models_dir(client, input_dir, experiment_id, run_id_map, report, id_map, mlmodel_fix, workers,
                                  model_ids=retried(input_dir, KIND, report.wanted, exp.get("logged_models")))

@@ -15,14 +15,15 @@ from mlflow_export_import.common import id_map as id_maps
 from mlflow_export_import.common import registry_rules
 from mlflow_export_import.common.click_options import (
     opt_dry_run, opt_retry_failed,
-    bool_option, opt_experiment_rename_file, opt_import_permissions, opt_import_source_tags, opt_input_dir,
-    opt_report, opt_use_src_user_id, opt_use_threads, opt_workers)
+    bool_option, opt_dst_notebook_dir, opt_experiment_rename_file, opt_import_permissions, opt_import_source_tags,
+    opt_input_dir, opt_principal_map, opt_report, opt_use_src_user_id, opt_use_threads, opt_workers)
 from mlflow_export_import.common.cli_utils import command, mk_client
 from mlflow_export_import.common.id_map import IdMap
 from mlflow_export_import.common.logging_utils import get_logger
 from mlflow_export_import.common.parallel import map_bounded
 from mlflow_export_import.common.report import Report
-from mlflow_export_import.model.import_model import BaseModelImporter, note_permissions, read_model
+from mlflow_export_import.model.import_model import BaseModelImporter, read_model
+from mlflow_export_import.permissions.mapping import get_principal_map
 
 _SAGEMAKER_NAME = re.compile(r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,56}$")
 
@@ -31,17 +32,22 @@ _logger = get_logger(__name__)
 
 def import_models(input_dir, delete_model, import_permissions=False, import_source_tags=False, use_src_user_id=True,
                   experiment_renames=None, model_renames=None, verbose=False, use_threads=False, mlflow_client=None,
-                  report=None, workers=None, id_map=None):
+                  report=None, workers=None, id_map=None, dst_notebook_dir=None, principal_map=None):
+    """With import_permissions, the experiments' and models' exported Databricks permissions are granted
+    (principals renamed by principal_map); with dst_notebook_dir, the runs' notebooks go into that folder."""
     client = mlflow_client or create_mlflow_client()
     report = report if report is not None else Report()
     id_map = id_map if id_map is not None else IdMap()
-    note_permissions(import_permissions, report)
+    principal_map = get_principal_map(principal_map)
     start = time.time()
     model_names = read_model_names(input_dir)
     registry_rules.check_model_names(client, [rename(n, get_renames(model_renames), "model") for n in model_names])
     exp_info, runs = _import_experiments(client, input_dir, import_permissions, import_source_tags, use_src_user_id,
-                                   experiment_renames, use_threads, report, workers, id_map)
-    models_info = _import_models(client, input_dir, model_names, delete_model, import_source_tags, model_renames,
+                                   experiment_renames, use_threads, report, workers, id_map,
+                                   dst_notebook_dir=dst_notebook_dir, principal_map=principal_map)
+    importer = BaseModelImporter(client, import_permissions=import_permissions, import_source_tags=import_source_tags,
+                                 principal_map=principal_map)
+    models_info = _import_models(client, input_dir, model_names, delete_model, importer, model_renames,
                                  verbose, report, workers, id_map, runs)
     return {"duration": round(time.time() - start, 1), "experiments_import": exp_info, "models_import": models_info}
 
@@ -56,11 +62,13 @@ def read_model_names(input_dir):
 
 
 def _import_experiments(client, input_dir, import_permissions, import_source_tags, use_src_user_id,
-                        experiment_renames, use_threads, report, workers, id_map):
+                        experiment_renames, use_threads, report, workers, id_map, dst_notebook_dir=None,
+                        principal_map=None):
     start = time.time()
     results = import_experiments(os.path.join(input_dir, "experiments"), import_permissions, import_source_tags,
                                  use_src_user_id, experiment_renames, use_threads, mlflow_client=client,
-                                 report=report, workers=workers, id_map=id_map)
+                                 report=report, workers=workers, id_map=id_map, dst_notebook_dir=dst_notebook_dir,
+                                 principal_map=principal_map)
     runs = _flatten_run_info_map(results)
     for src_run_id, run_info in runs.items():
         id_map.put(id_maps.RUNS, src_run_id, run_info.run_id)
@@ -75,11 +83,10 @@ def _flatten_run_info_map(exp_run_info_map):
     return flat
 
 
-def _import_models(client, input_dir, model_names, delete_model, import_source_tags, model_renames, verbose, report,
+def _import_models(client, input_dir, model_names, delete_model, importer, model_renames, verbose, report,
                    workers, id_map, runs):
     start = time.time()
     renames = get_renames(model_renames)
-    importer = BaseModelImporter(client, import_source_tags=import_source_tags)
 
     def run_for(src_run_id):
         if src_run_id in runs:
@@ -88,6 +95,7 @@ def _import_models(client, input_dir, model_names, delete_model, import_source_t
         return client.get_run(dst_run_id).info if dst_run_id else None
 
     model_names = [n for n in model_names if report.wants_parent("models", "model_versions", "/", n)]
+    report.expect("models", len(model_names))
 
     def import_one(src_name):
         dst_name = rename(src_name, renames, "model")
@@ -126,18 +134,21 @@ def opt_model_rename_file(f):
 @opt_input_dir
 @bool_option("--delete-model", "Replace destination models that exist (all their versions are deleted first).")
 @opt_import_permissions
+@opt_principal_map
 @opt_experiment_rename_file
 @opt_model_rename_file
 @opt_import_source_tags
 @opt_use_src_user_id
+@opt_dst_notebook_dir
 @opt_use_threads
 @bool_option("--verbose", "Log the source -> destination version numbers.")
 @opt_workers
 @opt_retry_failed
 @opt_dry_run
 @opt_report
-def main(input_dir, delete_model, import_permissions, experiment_rename_file, model_rename_file, import_source_tags,
-         use_src_user_id, use_threads, verbose, workers, retry_failed, dry_run, report_file):
+def main(input_dir, delete_model, import_permissions, principal_map, experiment_rename_file, model_rename_file,
+         import_source_tags, use_src_user_id, dst_notebook_dir, use_threads, verbose, workers, retry_failed, dry_run,
+         report_file):
     """Import registered models and their experiments exported by export-models or export-all."""
     with command("import-models", locals(), report_file,
                  dry_run=dry_run, retry_failed=retry_failed) as report:
@@ -148,7 +159,7 @@ def main(input_dir, delete_model, import_permissions, experiment_rename_file, mo
             return
         import_models(input_dir, delete_model, import_permissions, import_source_tags, use_src_user_id,
                       experiment_rename_file, model_rename_file, verbose, use_threads, mlflow_client=mk_client(),
-                      report=report, workers=workers)
+                      report=report, workers=workers, dst_notebook_dir=dst_notebook_dir, principal_map=principal_map)
 
 
 if __name__ == "__main__":

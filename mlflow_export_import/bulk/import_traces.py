@@ -23,6 +23,8 @@ def import_traces(input_dir, mlflow_client=None, report=None, id_map=None, worke
     report = report if report is not None else Report()
     id_map = id_map if id_map is not None else id_maps.IdMap()
     experiments = io_utils.read_file_mlflow(os.path.join(input_dir, TRACES_FILE)).get("experiments") or []
+    # an experiment listed with no traces has nothing to receive: do not create it empty
+    experiments = [e for e in experiments if e.get("traces") != []]
     for exp, experiment_id, run_id_map in destination_experiments(client, experiments, id_map, report):
         import_traces_dir(client, input_dir, experiment_id, run_id_map, report, id_map, workers,
                           trace_ids=retried(input_dir, KIND, report.wanted, exp.get("traces")))

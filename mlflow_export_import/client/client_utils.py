@@ -1,10 +1,12 @@
 """MLflow clients are always explicit: nothing here reads the global tracking URI except to take MLflow's own
 default when no URI is given; platform settings are scoped per side (client/scope.py)."""
+import importlib.util
 import os
 
 import mlflow
 from mlflow import MlflowClient
 from mlflow.exceptions import MlflowException
+from mlflow.tracking._tracking_service.utils import is_tracking_uri_set
 from mlflow.utils.rest_utils import http_request
 
 from mlflow_export_import.client import databricks, scope, uris
@@ -26,7 +28,7 @@ def create_mlflow_client(tracking_uri=None, registry_uri=None):
     if tracking_uri is not None and uris.parse(tracking_uri).kind == uris.DATABRICKS_UC:
         registry_uri = registry_uri or tracking_uri
         tracking_uri = uris.tracking_uri_of_registry(tracking_uri)
-    tracking_uri = tracking_uri or os.environ.get("MLFLOW_TRACKING_URI") or mlflow.get_tracking_uri()
+    tracking_uri = resolve_tracking_uri(tracking_uri)
     registry_uri = registry_uri or os.environ.get("MLFLOW_REGISTRY_URI") or tracking_uri
     _check_uris(tracking_uri, registry_uri)
     try:
@@ -39,12 +41,73 @@ def create_mlflow_client(tracking_uri=None, registry_uri=None):
     return scope.scoped_client(client)
 
 
+def create_http_client(mlflow_client, model_name=None):
+    """A REST client (client/rest_client.py) for the MLflow API of the client's tracking server; for a Unity
+    Catalog model name on Databricks, the Unity Catalog flavour of that API."""
+    from mlflow_export_import.client.rest_client import RestClient
+    uri = mlflow_client.tracking_uri
+    api = "mlflow"
+    if model_name and len(model_name.split(".")) == 3 and uris.parse(uri).is_databricks:
+        api = "api/2.0/mlflow/unity-catalog"
+    return RestClient(uri, api)
+
+
+def create_dbx_client(mlflow_client):
+    """A REST client for the Databricks API (`<host>/api/2.0`) of the client's server, or None when the client
+    talks to a local store (sqlite:, file:), which has no host."""
+    from mlflow_export_import.client.rest_client import RestClient
+    uri = str(mlflow_client.tracking_uri)
+    if not (uris.parse(uri).is_databricks or uri.startswith(("http://", "https://", "arn:"))):
+        return None
+    return RestClient(uri, "databricks")
+
+
 class _Uris:
     def __init__(self, tracking_uri, registry_uri):
         self.tracking_uri, self._registry_uri = tracking_uri, registry_uri
 
 
+def resolve_tracking_uri(tracking_uri=None):
+    """tracking_uri, else $MLFLOW_TRACKING_URI or the global URI, else MLflow's default store, which is named in
+    a warning rather than created unannounced (./mlflow.db)."""
+    if tracking_uri:
+        return tracking_uri
+    if not is_tracking_uri_set():
+        _logger.warning(f"MLFLOW_TRACKING_URI is not set: using MLflow's default store "
+                        f"{describe_store(mlflow.get_tracking_uri())}")
+    return os.environ.get("MLFLOW_TRACKING_URI") or mlflow.get_tracking_uri()
+
+
+DATABASE_SCHEMES = ("sqlite", "postgresql", "mysql", "mssql")
+
+
+def sqlite_path(uri):
+    """The file of a sqlite:/// store URI, else None."""
+    uri = str(uri or "")
+    return uri[len("sqlite:///"):] or None if uri.startswith("sqlite:///") else None
+
+
+def describe_store(uri):
+    """'sqlite:///mlflow.db (a new file: /abs/mlflow.db)': the URI and, for a local file, where it is."""
+    path = sqlite_path(uri)
+    if path is None:
+        return redact_uri(uri)
+    return f"{uri} ({'' if os.path.exists(path) else 'a new file: '}{os.path.abspath(path)})"
+
+
+def _check_database_store(uri):
+    """mlflow-skinny cannot open a database store, and MLflow then says only that the URI is unsupported."""
+    scheme = str(uri).split(":", 1)[0].split("+", 1)[0]
+    if scheme in DATABASE_SCHEMES and importlib.util.find_spec("sqlalchemy") is None:
+        raise MlflowExportImportException(
+            f"'{redact_uri(uri)}' is a database store, which needs the full mlflow package (this install has only "
+            "mlflow-skinny): pip install 'mlflow-export-import[full]' (in a checkout: .venv/bin/pip install -e "
+            "'.[full]'), or point MLFLOW_TRACKING_URI at an MLflow server", http_status_code=400)
+
+
 def _check_uris(tracking_uri, registry_uri):
+    for uri in (tracking_uri, registry_uri):
+        _check_database_store(uri)
     tracking, registry = uris.parse(tracking_uri), uris.parse(registry_uri)
     if tracking.kind == uris.UC_OSS:
         raise MlflowExportImportException(

@@ -2,11 +2,13 @@ import json
 
 from mlflow.exceptions import MlflowException
 
+DEFAULT_HTTP_STATUS_CODE = -1
+
 
 class MlflowExportImportException(Exception):
     """The one error this package raises: a message a user can act on, plus its source."""
 
-    DEFAULT_HTTP_STATUS_CODE = -1
+    DEFAULT_HTTP_STATUS_CODE = DEFAULT_HTTP_STATUS_CODE
 
     def __init__(self, ex, message=None, http_status_code=DEFAULT_HTTP_STATUS_CODE, **kwargs):
         self.src_message = None

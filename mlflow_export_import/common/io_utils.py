@@ -9,7 +9,7 @@ import mlflow
 import yaml
 
 from mlflow_export_import.common import MlflowExportImportException
-from mlflow_export_import.common import timestamp_utils
+from mlflow_export_import.common import pkg_version, timestamp_utils
 from mlflow_export_import.common.utils import get_user
 
 export_file_version = "2"
@@ -23,18 +23,10 @@ def redact_uri(uri):
     return re.sub(r"(?i)((?:token|password|secret|key)=)[^&\s]+", r"\1***", uri)
 
 
-def _package_version():
-    from importlib.metadata import PackageNotFoundError, version
-    try:
-        return version("mlflow-export-import")
-    except PackageNotFoundError:
-        return ""
-
-
 def mk_system_block(script, tracking_uri=None):
     now = timestamp_utils.now_seconds()
     block = {
-        "package_version": _package_version(),
+        "package_version": pkg_version.get_version(),
         "script": os.path.basename(script),
         "export_file_version": export_file_version,
         "export_time": now,
@@ -116,6 +108,14 @@ def read_file_mlflow(path):
 
 def mk_manifest_json_path(input_dir, filename):
     return os.path.join(input_dir, filename)
+
+
+def read_spans_data_file(path):
+    """The spans of a trace-data file (`artifacts/traces.json` of an exported trace: {"spans": [...]})."""
+    dct = read_file(path)
+    if not isinstance(dct, dict) or not isinstance(dct.get("spans"), list):
+        raise MlflowExportImportException(f"Corrupt trace data file '{path}': no 'spans' list", http_status_code=400)
+    return dct["spans"]
 
 
 def _file_type(path):

@@ -2,6 +2,8 @@
 from mlflow.entities import ViewType
 
 MAX_RESULTS = 1000
+# MLflow caps logged model and trace pages lower than run and model pages
+MAX_RESULTS_MLFLOW3 = 100
 
 
 def _pages(search, **kwargs):
@@ -28,35 +30,39 @@ class BaseIterator:
 
 
 class SearchExperimentsIterator(BaseIterator):
-    def __init__(self, client, view_type=None, max_results=MAX_RESULTS, filter=None):
-        super().__init__(client.search_experiments, max_results, filter, view_type=view_type or ViewType.ACTIVE_ONLY)
+    """max_results is the page size (None: MAX_RESULTS); every page is walked."""
+
+    def __init__(self, client, view_type=None, max_results=None, filter=None):
+        super().__init__(client.search_experiments, max_results or MAX_RESULTS, filter,
+                         view_type=view_type or ViewType.ACTIVE_ONLY)
 
 
 class SearchRunsIterator(BaseIterator):
-    def __init__(self, client, experiment_ids, max_results=MAX_RESULTS, filter=None, view_type=None):
+    def __init__(self, client, experiment_ids, max_results=None, filter=None, view_type=None):
         ids = experiment_ids if isinstance(experiment_ids, list) else [experiment_ids]
-        super().__init__(client.search_runs, max_results, filter, experiment_ids=ids,
+        super().__init__(client.search_runs, max_results or MAX_RESULTS, filter, experiment_ids=ids,
                          run_view_type=view_type or ViewType.ACTIVE_ONLY)
 
 
 class SearchRegisteredModelsIterator(BaseIterator):
-    def __init__(self, client, max_results=MAX_RESULTS, filter=None):
-        super().__init__(client.search_registered_models, max_results, filter)
+    def __init__(self, client, max_results=None, filter=None):
+        super().__init__(client.search_registered_models, max_results or MAX_RESULTS, filter)
 
 
 class SearchModelVersionsIterator(BaseIterator):
-    def __init__(self, client, max_results=MAX_RESULTS, filter=None):
-        super().__init__(client.search_model_versions, max_results, filter)
+    def __init__(self, client, max_results=None, filter=None):
+        super().__init__(client.search_model_versions, max_results or MAX_RESULTS, filter)
 
 
 class SearchLoggedModelsIterator(BaseIterator):
-    def __init__(self, client, experiment_ids, max_results=100, filter=None):
-        super().__init__(client.search_logged_models, max_results, filter, experiment_ids=list(experiment_ids))
+    def __init__(self, client, experiment_ids, max_results=None, filter=None):
+        super().__init__(client.search_logged_models, max_results or MAX_RESULTS_MLFLOW3, filter,
+                         experiment_ids=list(experiment_ids))
 
 
 class SearchTracesIterator(BaseIterator):
-    def __init__(self, client, experiment_ids, run_id=None, max_results=100, filter=None):
+    def __init__(self, client, experiment_ids, run_id=None, max_results=None, filter=None):
         kwargs = {"locations": list(experiment_ids)}
         if run_id:
             kwargs["run_id"] = run_id
-        super().__init__(client.search_traces, max_results, filter, **kwargs)
+        super().__init__(client.search_traces, max_results or MAX_RESULTS_MLFLOW3, filter, **kwargs)

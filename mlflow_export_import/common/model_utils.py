@@ -1,6 +1,4 @@
 """Registered models and versions: the export dict shapes (export-format §4.7), creation, deletion, listing."""
-import os
-
 from mlflow.exceptions import MlflowException
 
 from mlflow_export_import.common import MlflowExportImportException, describe_error, is_already_there, is_not_found
@@ -122,9 +120,10 @@ def model_exists(client, model_name):
         raise
 
 
-def delete_model(client, model_name, sleep_time=None):
-    """Delete the model and all its versions. No sleeps: a version in any stage can be deleted directly.
-    `sleep_time` is accepted for compatibility and ignored."""
+def delete_model(client, model_name, sleep_time=5):
+    """Delete the model and all its versions. No sleeps: a version in any stage can be deleted directly (the
+    reference archives each version first and sleeps sleep_time seconds after each). `sleep_time` is accepted
+    for compatibility and ignored."""
     if not model_exists(client, model_name):
         return
     for vr in search_model_versions(client, f"name='{quote(model_name)}'"):
@@ -142,17 +141,64 @@ def delete_model_quietly(client, model_name):
 def export_version_model(client, version, output_dir):
     """Download the registry's copy of the version's files into output_dir. Returns "models:/<name>/<version>".
     Resolved through the client: MLflow's models:/ artifact repository would ask the global registry."""
-    import mlflow
-    from mlflow_export_import.client.scope import side_scope
-    download_uri = client.get_model_version_download_uri(version.name, version.version)
-    os.makedirs(output_dir, exist_ok=True)
-    if download_uri.startswith("runs:/"):
-        run_id, _, path = download_uri[len("runs:/"):].partition("/")
-        client.download_artifacts(run_id, path, output_dir)
-    else:
-        if download_uri.startswith("models:/"):
-            download_uri = client.get_logged_model(download_uri[len("models:/"):].strip("/")).artifact_location
-        with side_scope(client):
-            mlflow.artifacts.download_artifacts(artifact_uri=download_uri, dst_path=output_dir,
-                                                tracking_uri=client.tracking_uri)
+    from mlflow_export_import.common.download_utils import download_artifacts
+    download_artifacts(client, client.get_model_version_download_uri(version.name, version.version), output_dir)
     return f"models:/{version.name}/{version.version}"
+
+
+# ---- reference API: permissions, platform checks and display helpers
+
+def update_model_permissions(mlflow_client, dbx_client, model_name, perms):
+    """Apply exported permissions to a destination model: Unity Catalog grants for a three-level name, else the
+    workspace Permissions API (common/uc_permissions_utils.py, common/ws_permissions_utils.py). Returns their
+    per-principal outcomes."""
+    if not perms:
+        return []
+    if is_unity_catalog_model(model_name):
+        from mlflow_export_import.common import uc_permissions_utils
+        return uc_permissions_utils.update_permissions(mlflow_client, model_name, perms)
+    from mlflow_export_import.common import ws_permissions_utils
+    model_id = _databricks_model_id(dbx_client, model_name)
+    return ws_permissions_utils.update_permissions(dbx_client, perms, "registered-model", model_name, model_id)
+
+
+def _databricks_model_id(dbx_client, model_name):
+    """The workspace registry's internal id of a model (the Permissions API names models by it)."""
+    resp = dbx_client.get("mlflow/databricks/registered-models/get", {"name": model_name})
+    return resp["registered_model_databricks"]["id"]
+
+
+def _is_sagemaker(mlflow_client):
+    """Whether the client talks to a SageMaker MLflow server (an ARN URI, or a SageMaker host)."""
+    from mlflow_export_import.client import uris
+    uri = str(mlflow_client.tracking_uri)
+    try:
+        if uris.parse(uri).kind == uris.SAGEMAKER:
+            return True
+    except MlflowExportImportException:
+        return False
+    return "experiments.sagemaker" in uri
+
+
+def show_versions(model_name, versions, title=None):
+    """Print a table of versions (ModelVersion entities or exported version dicts)."""
+    from mlflow_export_import.common.utils import show_table
+    rows = [_version_row(vr) for vr in versions]
+    show_table(title or f"Versions of registered model '{model_name}'", rows,
+               ["version", "current_stage", "aliases", "status", "run_id", "source"])
+
+
+def _version_row(vr):
+    dct = vr if isinstance(vr, dict) else model_version_to_dict(vr)
+    return [dct.get("version"), dct.get("current_stage"), ",".join(dct.get("aliases") or []), dct.get("status"),
+            dct.get("run_id"), dct.get("source")]
+
+
+def dump_model_version(version, title=None):
+    from mlflow_export_import.common.dump_utils import dump_as_json
+    dump_as_json(version if isinstance(version, dict) else model_version_to_dict(version), title)
+
+
+def dump_model_versions(versions, title=None):
+    from mlflow_export_import.common.dump_utils import dump_as_json
+    dump_as_json([v if isinstance(v, dict) else model_version_to_dict(v) for v in versions], title)

@@ -1,7 +1,7 @@
 """A bounded thread pool: at most `workers` tasks run and about twice that many are queued, so that a
 server with 100,000 runs never has all of them in memory at once."""
 import os
-from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
+from concurrent.futures import ALL_COMPLETED, FIRST_COMPLETED, ThreadPoolExecutor, wait
 
 DEFAULT_WORKERS = 8
 
@@ -24,12 +24,19 @@ def map_bounded(fn, items, workers=None):
         return
     with ThreadPoolExecutor(max_workers=workers) as pool:
         pending = {}
-        for item in items:
-            pending[pool.submit(fn, item)] = item
-            if len(pending) >= 2 * workers:
+        try:
+            for item in items:
+                pending[pool.submit(fn, item)] = item
+                if len(pending) >= 2 * workers:
+                    yield from _drain(pending, FIRST_COMPLETED)
+            while pending:
                 yield from _drain(pending, FIRST_COMPLETED)
-        while pending:
-            yield from _drain(pending, FIRST_COMPLETED)
+        except KeyboardInterrupt:
+            # Ctrl-C: start nothing more, but the tasks running finish anyway (the pool waits for them):
+            # hand back their outcome, so that the summary counts everything that is done.
+            running = {fut: item for fut, item in pending.items() if not fut.cancel()}
+            yield from _drain(running, ALL_COMPLETED)
+            raise
 
 
 def _drain(pending, return_when):

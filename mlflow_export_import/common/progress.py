@@ -1,5 +1,6 @@
 """A one-line live progress display on a terminal: counts per object type, throughput and, where the
 total is known, an ETA. Off when stderr is not a terminal, and with --quiet."""
+import logging
 import sys
 import threading
 import time
@@ -27,10 +28,17 @@ class Progress:
             self._write(render(counts, expected, now - self.start))
 
     def close(self):
+        self.clear_line()
+
+    def clear_line(self):
+        """Blank the line so that what is written next starts on a line of its own; the next update draws
+        the progress line again."""
         if self.enabled and self._width:
             with self._lock:
                 self.stream.write("\r" + " " * self._width + "\r")
                 self.stream.flush()
+                self._width = 0
+                self._last = 0.0
 
     def _write(self, line):
         self.stream.write("\r" + line.ljust(self._width))
@@ -60,3 +68,21 @@ def format_eta(seconds):
     hours, rest = divmod(seconds, 3600)
     minutes, secs = divmod(rest, 60)
     return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes:02d}:{secs:02d}"
+
+
+class _ClearProgressLine(logging.Filter):
+    def __init__(self, progress):
+        super().__init__()
+        self.progress = progress
+
+    def filter(self, record):
+        self.progress.clear_line()
+        return True
+
+
+def attach_to_logger(progress, logger):
+    """Log lines of `logger` would otherwise be glued to the end of the progress line (which has no newline):
+    each record first blanks it."""
+    if progress.enabled:
+        for handler in logger.handlers:
+            handler.addFilter(_ClearProgressLine(progress))

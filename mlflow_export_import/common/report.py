@@ -7,6 +7,7 @@ from mlflow_export_import.common import io_utils
 from mlflow_export_import.common.progress import Progress
 
 COPIED, SKIPPED, FAILED = "copied", "skipped", "failed"
+COMMAND = "command"  # the kind of a failure of the whole command (unreachable server, interruption, ...)
 
 
 class Report:
@@ -97,8 +98,13 @@ class Report:
         if self.dry_run:
             title = f"Dry run of {self.command or 'the import'}: nothing was written. It would do"
         copied, failed = ("to copy", "refused") if self.dry_run else ("copied", "failed")
+        # a failure of the whole command is said once, by the console frame's "Error:" line
+        counts = [(kind, c) for kind, c in sorted(self._counts.items()) if kind != COMMAND]
+        failures = [f for f in self.failures if f["type"] != COMMAND]
+        if not counts and len(failures) < len(self.failures):
+            return []
         lines = [title + ":"]
-        for kind, c in sorted(self._counts.items()):
+        for kind, c in counts:
             lines.append(f"  {kind + ':':22s} {c[COPIED]} {copied}, {c[SKIPPED]} skipped, {c[FAILED]} {failed}")
         if len(lines) == 1:
             lines.append("  nothing to do")
@@ -107,7 +113,7 @@ class Report:
             lines.append(f"  skipped {s['type']} {s['id']}: {s['reason']}")
         if len(self.skips) > 50:
             lines.append(f"  ... and {len(self.skips) - 50} more skipped (see --report)")
-        for f in self.failures:
+        for f in failures:
             name = f" ({f['name']})" if f.get("name") else ""
             lines.append(f"  {failed.upper()} {f['type']} {f['id']}{name}: {f['reason']}")
         lines.extend(f"  note: {n}" for n in self.notes)

@@ -24,6 +24,7 @@ class ExportTags:
 
 class ImportTags:
     """Always written on imported runs: the source run id and whether the import finished."""
+    PREFIX = f"{ExportTags.PREFIX_ROOT}.import."
     SRC_RUN_ID = f"{ExportTags.PREFIX_ROOT}.import.src_run_id"
     SRC_PARENT_RUN_ID = f"{ExportTags.PREFIX_ROOT}.import.src_parent_run_id"
     STATE = f"{ExportTags.PREFIX_ROOT}.import.state"

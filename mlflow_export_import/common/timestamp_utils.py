@@ -47,3 +47,10 @@ def format_seconds(seconds):
 
 def now_seconds():
     return int(time.time())
+
+
+# Reference API: the time this module was imported (the reference stamps every export file with it; export files
+# here carry the time they were written, see io_utils.mk_system_block).
+ts_now_seconds = now_seconds()
+ts_now_fmt_utc = fmt_ts_seconds(ts_now_seconds)
+ts_now_fmt_local = fmt_ts_seconds(ts_now_seconds, as_utc=False)

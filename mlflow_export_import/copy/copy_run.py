@@ -12,7 +12,7 @@ from mlflow_export_import.common.click_options import opt_dry_run, opt_report
 from mlflow_export_import.common.cli_utils import command
 from mlflow_export_import.common.io_utils import redact_uri
 from mlflow_export_import.common.logging_utils import get_logger
-from mlflow_export_import.common.report import Report
+from mlflow_export_import.common.report import SKIPPED, Report
 from mlflow_export_import.common.source_tags import ImportTags
 from mlflow_export_import.copy import copy_utils
 from mlflow_export_import.run.export_run import download_run_artifacts, run_to_dict
@@ -48,7 +48,19 @@ def _copy(src_run_id, dst_experiment_name, src_client=None, dst_client=None, rep
     report.copied("runs")
     _logger.info(f"Copied run '{src_run_id}' to run '{dst_run_id}' of experiment '{dst_experiment_name}' "
                  f"in {redact_uri(dst_client.tracking_uri)}")
-    return dst_client.get_run(dst_run_id)
+    dst_run = dst_client.get_run(dst_run_id)
+    _note_missing_parent(src_run, dst_run, dst_experiment_name, report)
+    return dst_run
+
+
+def _note_missing_parent(src_run, dst_run, dst_experiment_name, report):
+    """A nested run is linked to its parent only when the parent was copied into that experiment before: the
+    user is told, rather than finding a run that silently lost its place in the tree."""
+    src_parent = src_run.data.tags.get(MLFLOW_PARENT_RUN_ID)
+    if src_parent and not dst_run.data.tags.get(MLFLOW_PARENT_RUN_ID):
+        report.note(f"run {src_run.info.run_id}: its parent run '{src_parent}' was not copied to experiment "
+                    f"'{dst_experiment_name}' before, so the copy is not linked to a parent (to keep the link, copy a "
+                    f"parent before its children; the parent's id is kept in the tag {ImportTags.SRC_PARENT_RUN_ID})")
 
 
 def plan_copy(src_run_id, dst_experiment_name, src_client, dst_client, report):
@@ -103,7 +115,8 @@ def main(run_id, experiment_name, src_mlflow_uri, dst_mlflow_uri, dry_run, repor
             return
         dst_run = _copy(run_id, experiment_name, copy_utils.mk_client(src_mlflow_uri),
                         copy_utils.mk_client(dst_mlflow_uri), report)
-        click.echo(f"Run '{run_id}' copied as run '{dst_run.info.run_id}' of experiment '{experiment_name}'")
+        verb = "was already copied" if report.count("runs", SKIPPED) else "copied"
+        click.echo(f"Run '{run_id}' {verb} as run '{dst_run.info.run_id}' of experiment '{experiment_name}'")
 
 
 if __name__ == "__main__":

@@ -7,6 +7,7 @@ from mlflow_export_import.common import MlflowExportImportException, describe_er
 from mlflow_export_import.common import cli_utils, model_utils
 from mlflow_export_import.common.io_utils import redact_uri
 from mlflow_export_import.common.mlflow_utils import set_experiment
+from mlflow_export_import.run import run_utils
 
 
 def mk_client(tracking_uri, registry_uri=None):
@@ -57,3 +58,8 @@ def add_tag(src_tags, dst_tags, key, prefix):
     """Copy src_tags[key], when present, into dst_tags as '<prefix>.<key>'."""
     if key in src_tags:
         dst_tags[f"{prefix}.{key}"] = src_tags[key]
+
+
+def get_model_name(artifact_path):
+    """The model's path inside its run's artifacts (run/run_utils.get_model_name)."""
+    return run_utils.get_model_name(artifact_path)

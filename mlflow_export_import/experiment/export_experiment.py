@@ -20,6 +20,8 @@ from mlflow_export_import.common.report import Report
 from mlflow_export_import.common.timestamp_utils import adjust_timestamps, utc_str_to_millis
 from mlflow_export_import.common.utils import string_to_list, strip_underscores
 from mlflow_export_import.experiment.nested_runs_utils import get_descendant_run_ids
+from mlflow_export_import.notebook.notebooks import check_formats
+from mlflow_export_import.permissions.transfer import export_experiment_permissions
 from mlflow_export_import.run.export_run import export_run_entity
 
 EXPERIMENT_FILE = "experiment.json"
@@ -49,7 +51,7 @@ def export_experiment(experiment_id_or_name, output_dir, run_ids=None, export_pe
         if not isinstance(run_or_id, str) and getattr(run, "outputs", None) is not None:
             run = client.get_run(run.info.run_id)  # search results lack the run's logged-model inputs
         return export_run_entity(client, run, os.path.join(output_dir, "runs", run.info.run_id),
-                                 export_deleted_runs, report=report)
+                                 export_deleted_runs, report=report, notebook_formats=notebook_formats)
 
     for item, result, ex in map_bounded(export_one, runs, workers):
         run_id = item if isinstance(item, str) else item.info.run_id
@@ -62,7 +64,9 @@ def export_experiment(experiment_id_or_name, output_dir, run_ids=None, export_pe
     mlflow3_objects = _export_mlflow3_objects(client, exp, output_dir, ok_runs, report, workers,
                                               filtered=bool(run_ids or start_ms or until_ms),
                                               logged_models_filter=logged_models_filter)
-    _write_experiment_file(client, exp, output_dir, ok_runs, failed_runs, mlflow3_objects)
+    permissions = export_experiment_permissions(client, exp.experiment_id, exp.name, report) \
+        if export_permissions else None
+    _write_experiment_file(client, exp, output_dir, ok_runs, failed_runs, mlflow3_objects, permissions)
     report.copied("experiments")
     _logger.info(f"Exported experiment '{exp.name}': {len(ok_runs)} runs, {len(failed_runs)} failed")
     return len(ok_runs), len(failed_runs)
@@ -112,7 +116,7 @@ def _export_mlflow3_objects(client, exp, output_dir, ok_runs, report, workers, f
     return objects
 
 
-def _write_experiment_file(client, exp, output_dir, ok_runs, failed_runs, mlflow3_objects=None):
+def _write_experiment_file(client, exp, output_dir, ok_runs, failed_runs, mlflow3_objects=None, permissions=None):
     info = {"num_total_runs": len(ok_runs) + len(failed_runs), "num_ok_runs": len(ok_runs),
             "num_failed_runs": len(failed_runs), "failed_runs": failed_runs}
     mlflow_attr = {"experiment": experiment_to_dict(exp), "runs": ok_runs}
@@ -120,6 +124,8 @@ def _write_experiment_file(client, exp, output_dir, ok_runs, failed_runs, mlflow
         info[f"ok_{kind}"] = len(ok)
         info[f"failed_{kind}"] = len(failed)
         mlflow_attr[kind] = ok
+    if permissions is not None:
+        mlflow_attr["permissions"] = permissions
     io_utils.write_export_file(output_dir, EXPERIMENT_FILE, __file__, mlflow_attr, info,
                                tracking_uri=client.tracking_uri)
 
@@ -141,7 +147,7 @@ def main(experiment, output_dir, run_ids, export_permissions, run_start_time, ru
     """Export an experiment and its runs to a directory."""
     with command("export-experiment", locals(), report_file) as report:
         export_experiment(experiment, output_dir, run_ids, export_permissions, run_start_time, runs_until,
-                          export_deleted_runs, check_nested_runs, string_to_list(notebook_formats),
+                          export_deleted_runs, check_nested_runs, check_formats(notebook_formats),
                           mlflow_client=mk_client(), report=report, workers=workers)
 
 

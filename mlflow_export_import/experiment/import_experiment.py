@@ -14,7 +14,7 @@ from mlflow_export_import.common import id_map as id_maps
 from mlflow_export_import.common.click_options import (
     opt_dry_run, opt_retry_failed,
     opt_dst_notebook_dir, opt_experiment_name, opt_import_permissions, opt_import_source_tags, opt_input_dir,
-    opt_report, opt_use_src_user_id, opt_workers)
+    opt_principal_map, opt_report, opt_use_src_user_id, opt_workers)
 from mlflow_export_import.common.cli_utils import command, mk_client
 from mlflow_export_import.common.id_map import IdMap
 from mlflow_export_import.common.iterators import SearchRunsIterator
@@ -28,6 +28,8 @@ from mlflow_export_import.common.source_tags import (
 from mlflow_export_import.experiment.export_experiment import EXPERIMENT_FILE
 from mlflow_export_import.experiment.nested_runs_utils import MLFLOW_PARENT_RUN_ID, depth_levels
 from mlflow_export_import.logged_model.import_logged_model import import_logged_models_dir, link_runs_to_models
+from mlflow_export_import.permissions.mapping import get_principal_map
+from mlflow_export_import.permissions.transfer import import_experiment_permissions
 from mlflow_export_import.run.export_run import RUN_FILE
 from mlflow_export_import.run.import_run import RunImporter, read_run
 from mlflow_export_import.trace.import_trace import import_traces_dir
@@ -40,9 +42,11 @@ _logger = get_logger(__name__)
 
 def import_experiment(experiment_name, input_dir, import_source_tags=False, import_permissions=False,
                       use_src_user_id=True, dst_notebook_dir=None, mlflow_client=None, report=None, workers=None,
-                      id_map=None):
+                      id_map=None, principal_map=None):
     """Returns {source run id: destination RunInfo} for every run now in the destination. The runs, logged
-    models and traces imported are recorded in id_map when one is given."""
+    models and traces imported are recorded in id_map when one is given. With import_permissions, the
+    experiment's exported Databricks permissions are granted (principals renamed by principal_map: a dict or a
+    file of 'old,new' lines); with dst_notebook_dir, the runs' exported notebooks go into that workspace folder."""
     client = mlflow_client or create_mlflow_client()
     report = report if report is not None else Report()
     mlflow_attr = io_utils.read_file_mlflow(os.path.join(input_dir, EXPERIMENT_FILE))
@@ -59,7 +63,8 @@ def import_experiment(experiment_name, input_dir, import_source_tags=False, impo
     if id_map is not None and src_exp.get("experiment_id") is not None:
         id_map.put(id_maps.EXPERIMENTS, str(src_exp["experiment_id"]), experiment_id)
     run_dirs = run_dirs_of(input_dir, mlflow_attr.get("runs"))
-    importer = RunImporter(client, import_source_tags, use_src_user_id)
+    importer = RunImporter(client, import_source_tags, use_src_user_id, dst_notebook_dir=dst_notebook_dir,
+                           report=report)
     retry_all = report.retry is None or report.retry.wants("experiments", str(src_exp.get("experiment_id")),
                                                            experiment_name)
     wanted = None if retry_all else report.wanted
@@ -67,13 +72,15 @@ def import_experiment(experiment_name, input_dir, import_source_tags=False, impo
                                 wanted)
     _import_mlflow3_objects(client, experiment_id, input_dir, run_dirs, run_info_map, report, workers, id_map,
                             wanted)
+    if import_permissions:
+        import_experiment_permissions(client, experiment_id, experiment_name, mlflow_attr.get("permissions"),
+                                      get_principal_map(principal_map), report)
     if src_exp.get("lifecycle_stage") == "deleted":
         client.delete_experiment(experiment_id)
     if created:
         report.copied("experiments")
     else:
         report.skipped("experiments", experiment_name, ALREADY_PRESENT)
-    _logger.info(f"Imported experiment '{experiment_name}': {len(run_info_map)} of {len(run_dirs)} runs")
     return run_info_map
 
 
@@ -191,14 +198,16 @@ def destination_experiments(client, experiments, id_map, report):
 def _import_runs(client, importer, experiment_id, experiment_name, run_dirs, report, workers, wanted=None):
     """Parents first. A run whose parent failed to import fails too, so that a re-run imports both with their
     link (a parent whose export is unreadable is not waited for: its children keep its id as a lineage tag)."""
-    parent_of = {}
+    parent_of, outcomes = {}, {COPIED: 0, ALREADY_IMPORTED: 0, "failed": 0}
     for src_id, run_dir in run_dirs.items():
         try:
             parent_of[src_id] = read_run(run_dir)["tags"].get(MLFLOW_PARENT_RUN_ID)
         except MlflowExportImportException as ex:
             if wanted is None or wanted("runs", src_id):
                 report.failed("runs", src_id, ex.message, name=experiment_name)
+                outcomes["failed"] += 1
     existing = imported_runs(client, experiment_id)
+    report.expect("runs", sum(1 for src_id in run_dirs if wanted is None or wanted("runs", src_id)))
     run_info_map = {}
 
     def import_one(src_id):
@@ -220,6 +229,7 @@ def _import_runs(client, importer, experiment_id, experiment_name, run_dirs, rep
     for level in depth_levels(parent_of):
         for src_id, result, ex in map_bounded(import_one, level, workers):
             if ex is not None:
+                outcomes["failed"] += 1
                 report.failed("runs", src_id, describe_error(ex), name=experiment_name)
                 _logger.error(f"Run '{src_id}' failed to import into '{experiment_name}': {describe_error(ex)}")
                 continue
@@ -230,6 +240,10 @@ def _import_runs(client, importer, experiment_id, experiment_name, run_dirs, rep
                 report.skipped("runs", src_id, ALREADY_IMPORTED)
             elif outcome == COPIED:
                 report.copied("runs")
+            outcomes[outcome] = outcomes.get(outcome, 0) + 1
+    # a re-run that only skips must not read as if it imported everything again
+    _logger.info(f"Experiment '{experiment_name}': {outcomes[COPIED]} runs imported, "
+                 f"{outcomes[ALREADY_IMPORTED]} already imported, {outcomes['failed']} failed")
     return run_info_map
 
 
@@ -237,6 +251,7 @@ def _import_runs(client, importer, experiment_id, experiment_name, run_dirs, rep
 @opt_experiment_name
 @opt_input_dir
 @opt_import_permissions
+@opt_principal_map
 @opt_import_source_tags
 @opt_use_src_user_id
 @opt_dst_notebook_dir
@@ -244,8 +259,8 @@ def _import_runs(client, importer, experiment_id, experiment_name, run_dirs, rep
 @opt_retry_failed
 @opt_dry_run
 @opt_report
-def main(experiment_name, input_dir, import_permissions, import_source_tags, use_src_user_id, dst_notebook_dir,
-         workers, retry_failed, dry_run, report_file):
+def main(experiment_name, input_dir, import_permissions, principal_map, import_source_tags, use_src_user_id,
+         dst_notebook_dir, workers, retry_failed, dry_run, report_file):
     """Import an experiment exported by export-experiment."""
     with command("import-experiment", locals(), report_file,
                  dry_run=dry_run, retry_failed=retry_failed) as report:
@@ -254,7 +269,8 @@ def main(experiment_name, input_dir, import_permissions, import_source_tags, use
             plans.plan_experiment(mk_client(read_only=True), experiment_name, input_dir, report)
             return
         import_experiment(experiment_name, input_dir, import_source_tags, import_permissions, use_src_user_id,
-                          dst_notebook_dir, mlflow_client=mk_client(), report=report, workers=workers)
+                          dst_notebook_dir, mlflow_client=mk_client(), report=report, workers=workers,
+                          principal_map=principal_map)
 
 
 if __name__ == "__main__":

@@ -3,6 +3,7 @@ rewritten for the new ids), linked to the destination copy of its source run whe
 
 Never creates a run: a model whose source run was not imported has no source run in the destination. A model
 imported earlier (lineage tag `mlflow_exim.import.src_model_id`) is found and not duplicated."""
+import math
 import os
 import re
 import shutil
@@ -147,6 +148,7 @@ class LoggedModelImporter:
                 m["key"], m["value"], m["timestamp"], m.get("step") or 0, model_id=model_id,
                 dataset_name=m.get("dataset_name"), dataset_digest=m.get("dataset_digest"), run_id=dst_run_id))
         for run_id, points in by_run.items():
+            points = _as_run_has_them(self.client, run_id, points)
             with while_active(self.client, run_id):
                 for i in range(0, len(points), 1000):
                     self.client.log_batch(run_id, metrics=points[i:i + 1000], synchronous=True)
@@ -175,6 +177,20 @@ class LoggedModelImporter:
             self.client.delete_logged_model(model_id)
         except Exception as ex:
             _logger.warning(f"Could not delete the half-imported logged model '{model_id}': {describe_error(ex)}")
+
+
+def _as_run_has_them(client, run_id, points):
+    """Logging a model metric also logs it on its run, where the run import put it already; the server skips
+    a point it has. But a model keeps a NaN as 0.0 while the run keeps NaN: such a point is logged as the NaN
+    of the run, else the run would get a 0.0 the source never had."""
+    suspects = {p.key for p in points if p.value == 0.0}
+    if not suspects:
+        return points
+    nan_at = {(key, m.step, m.timestamp) for key in suspects for m in client.get_metric_history(run_id, key)
+              if math.isnan(m.value)}
+    return [Metric(p.key, float("nan"), p.timestamp, p.step, model_id=p.model_id, dataset_name=p.dataset_name,
+                   dataset_digest=p.dataset_digest, run_id=p.run_id)
+            if p.value == 0.0 and (p.key, p.step, p.timestamp) in nan_at else p for p in points]
 
 
 def is_complete(logged_model, dct):

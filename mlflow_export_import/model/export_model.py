@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 import click
 
 from mlflow_export_import.client.client_utils import create_mlflow_client
-from mlflow_export_import.common import MlflowExportImportException, describe_error, io_utils
+from mlflow_export_import.common import MlflowExportImportException, UsageError, describe_error, io_utils
 from mlflow_export_import.common import model_utils
 from mlflow_export_import.common.click_options import (
     bool_option, opt_export_deleted_runs, opt_export_permissions, opt_notebook_formats, opt_output_dir, opt_report)
@@ -18,6 +18,7 @@ from mlflow_export_import.common.utils import string_to_list
 from mlflow_export_import.logged_model.export_logged_model import export_logged_model_entity
 from mlflow_export_import.model.model_utils import logged_model_id_of
 from mlflow_export_import.model_version.export_model_version import get_run_or_none
+from mlflow_export_import.permissions.transfer import export_model_permissions
 from mlflow_export_import.run.export_run import export_run_entity
 
 MODEL_FILE = "model.json"
@@ -60,8 +61,7 @@ def export_model(model_name, output_dir, stages=None, versions=None, export_late
 
 def check_stages_and_versions(stages, versions):
     if stages and versions:
-        raise MlflowExportImportException("Both stages and versions given: choose one of --stages and --versions",
-                                          http_status_code=400)
+        raise UsageError("Both stages and versions given: choose one of --stages and --versions")
 
 
 def _normalize_stages(stages):
@@ -89,7 +89,8 @@ def _export_model(client, model_name, output_dir, opts, export_runs, report):
     experiment_names = {}
     for vr in selected:
         try:
-            vr_dct = _export_version(client, vr, output_dir, opts, export_runs, exported_ids, experiment_names)
+            vr_dct = _export_version(client, vr, output_dir, opts, export_runs, exported_ids, experiment_names,
+                                     report)
         except Exception as ex:
             failed.append({"version": model_utils.model_version_to_dict(vr), "message": describe_error(ex)})
             report.failed("model_versions", f"{model_name}/{vr.version}", describe_error(ex))
@@ -102,6 +103,8 @@ def _export_model(client, model_name, output_dir, opts, export_runs, report):
         exported.append(vr_dct)
         report.copied("model_versions")
     model_dct["versions"] = exported
+    if opts.export_permissions:
+        model_dct["permissions"] = export_model_permissions(client, model_name, report)
     info = {"num_target_stages": len(opts.stages), "num_target_versions": len(opts.versions),
             "num_src_versions": len(all_versions), "num_dst_versions": len(exported), "failed_versions": failed,
             "export_latest_versions": opts.export_latest_versions, "export_permissions": opts.export_permissions}
@@ -118,7 +121,7 @@ def _selected(vr, opts):
     return True
 
 
-def _export_version(client, vr, output_dir, opts, export_runs, exported_ids, experiment_names):
+def _export_version(client, vr, output_dir, opts, export_runs, exported_ids, experiment_names, report=None):
     """The version dict; None when its run is deleted and deleted runs are not exported."""
     vr_dct = model_utils.model_version_to_dict(vr)
     run = get_run_or_none(client, vr.run_id)
@@ -131,7 +134,8 @@ def _export_version(client, vr, output_dir, opts, export_runs, exported_ids, exp
             experiment_names[exp_id] = client.get_experiment(exp_id).name
         vr_dct["_experiment_name"] = experiment_names[exp_id]
         if export_runs and run.info.run_id not in exported_ids:
-            export_run_entity(client, run, os.path.join(output_dir, run.info.run_id), export_deleted_runs=True)
+            export_run_entity(client, run, os.path.join(output_dir, run.info.run_id), export_deleted_runs=True,
+                              report=report, notebook_formats=opts.notebook_formats)
             exported_ids.add(run.info.run_id)
     model_id = logged_model_id_of(vr_dct)
     if export_runs and model_id and model_id not in exported_ids:
@@ -159,6 +163,7 @@ def main(model, output_dir, stages, versions, export_latest_versions, export_ver
          export_permissions, notebook_formats, report_file):
     """Export a registered model, its versions and their runs to a directory."""
     with command("export-model", locals(), report_file) as report:
+        check_stages_and_versions(stages, versions)  # before the server is asked anything
         export_model(model, output_dir, stages, versions, export_latest_versions, export_version_model,
                      export_permissions, export_deleted_runs, string_to_list(notebook_formats),
                      mlflow_client=mk_client(), report=report)

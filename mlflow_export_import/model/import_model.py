@@ -15,12 +15,14 @@ from mlflow_export_import.common import MlflowExportImportException, describe_er
 from mlflow_export_import.common import model_utils, registry_rules
 from mlflow_export_import.common.click_options import (
     opt_dry_run,
-    bool_option, opt_experiment_name, opt_import_permissions, opt_import_source_tags, opt_input_dir, opt_report)
+    bool_option, opt_experiment_name, opt_import_permissions, opt_import_source_tags, opt_input_dir,
+    opt_principal_map, opt_report)
 from mlflow_export_import.common.cli_utils import command, mk_client
 from mlflow_export_import.common.logging_utils import get_logger
 from mlflow_export_import.common.mlflow_utils import set_experiment
 from mlflow_export_import.common.report import Report
 from mlflow_export_import.common.source_tags import ExportTags, ImportTags
+from mlflow_export_import.model import model_utils as version_sources
 from mlflow_export_import.model.model_utils import (
     check_version_source, import_version_logged_models, imported_versions, logged_model_id_of, resolve_source,
     src_version_key)
@@ -28,6 +30,8 @@ from mlflow_export_import.model_version.import_model_version import (
     _import_model_version, set_stage_and_aliases, with_src_version_tag)
 from mlflow_export_import.common.id_map import IdMap
 from mlflow_export_import.experiment.import_experiment import imported_runs
+from mlflow_export_import.permissions.mapping import get_principal_map
+from mlflow_export_import.permissions.transfer import import_model_permissions
 from mlflow_export_import.run.import_run import RunImporter, read_run
 
 SRC_MODEL_TAG = f"{ExportTags.PREFIX_ROOT}.import.src_model"
@@ -39,22 +43,22 @@ MODEL_PRESENT = "already present (its versions are counted on their own)"
 
 _logger = get_logger(__name__)
 
+# Reference API: notebooks and tests import these from this module.
+_extract_model_path = version_sources._extract_model_path
+_path_join = version_sources._path_join
+
 
 def import_model(model_name, experiment_name, input_dir, delete_model=False, import_permissions=False,
                  import_source_tags=False, verbose=False, await_creation_for=None, mlflow_client=None, report=None,
-                 id_map=None):
+                 id_map=None, principal_map=None):
     """Import the model exported in input_dir as model_name; the versions' runs go into experiment_name.
-    Returns the exported model dict."""
+    With import_permissions, the model's exported Databricks permissions are granted (principals renamed by
+    principal_map). Returns the exported model dict."""
     client = mlflow_client or create_mlflow_client()
     report = report if report is not None else Report()
-    note_permissions(import_permissions, report)
-    importer = ModelImporter(client, import_source_tags=import_source_tags)
+    importer = ModelImporter(client, import_permissions=import_permissions, import_source_tags=import_source_tags,
+                             principal_map=principal_map)
     return importer.import_model(model_name, input_dir, experiment_name, delete_model, verbose, report, id_map)
-
-
-def note_permissions(import_permissions, report):
-    if import_permissions:
-        report.note("--import-permissions: Databricks permissions are not imported by this version")
 
 
 def read_model(input_dir):
@@ -74,10 +78,11 @@ def read_model(input_dir):
 
 class BaseModelImporter:
     def __init__(self, mlflow_client=None, import_permissions=False, import_source_tags=False,
-                 await_creation_for=None):
+                 await_creation_for=None, principal_map=None):
         self.client = mlflow_client or create_mlflow_client()
         self.import_permissions = import_permissions
         self.import_source_tags = import_source_tags
+        self.principal_map = get_principal_map(principal_map)
 
     def _import_model(self, model_name, input_dir, delete_model=False):
         model_dct = read_model(input_dir)
@@ -97,11 +102,29 @@ class BaseModelImporter:
                 model_utils.delete_model_quietly(self.client, model_name)
             report.failed("models", model_dct["name"], describe_error(ex), name=model_name)
             raise
+        if self.import_permissions:
+            import_model_permissions(self.client, model_name, model_dct.get("permissions"), self.principal_map,
+                                     report)
         if created:
             report.copied("models")
         else:
             report.skipped("models", model_dct["name"], MODEL_PRESENT)
         return versions
+
+    def import_version(self, model_name, src_vr, dst_run_id, id_map=None):
+        """One version of model_name from an exported version dict, its run imported as dst_run_id (None: a
+        version of a logged model only). A version an earlier import made is returned as it is. Returns the
+        destination ModelVersion."""
+        src_vr = {**src_vr, "name": src_vr.get("name") or model_name}
+        earlier = imported_versions(self.client, model_name).get(src_version_key(src_vr))
+        if earlier is not None:
+            return earlier
+        dst_run = self.client.get_run(dst_run_id).info if dst_run_id else None
+        dst_source, model_id = resolve_source(self.client, src_vr, dst_run, id_map=id_map)
+        check_version_source(self.client, src_vr, dst_source, dst_run_id)
+        dst_vr = _import_model_version(self.client, model_name, with_src_version_tag(src_vr), dst_run_id, dst_source,
+                                       True, self.import_source_tags, model_id=model_id)
+        return self.client.get_model_version(model_name, dst_vr.version)
 
 
 class ModelImporter(BaseModelImporter):
@@ -144,6 +167,35 @@ class ModelImporter(BaseModelImporter):
             new_runs.append(src_run_id)
             report.copied("runs")
         return runs, new_runs
+
+
+class BulkModelImporter(BaseModelImporter):
+    """A model of an export-models / export-all directory, whose runs an experiments import already brought in:
+    run_info_map is {source run id: destination RunInfo} (bulk.import_models._flatten_run_info_map)."""
+
+    def __init__(self, run_info_map, import_permissions=False, import_source_tags=False, experiment_renames=None,
+                 await_creation_for=None, mlflow_client=None):
+        super().__init__(mlflow_client, import_permissions, import_source_tags, await_creation_for)
+        self.run_info_map = run_info_map or {}
+        self.experiment_renames = experiment_renames
+
+    def import_model(self, model_name, input_dir, delete_model=False, verbose=False, report=None, id_map=None):
+        """Import the model exported in input_dir (`<export>/models/<name>`) as model_name. Returns the exported
+        model dict."""
+        report = report if report is not None else Report()
+        registry_rules.check_model_names(self.client, [model_name])
+        model_dct = read_model(input_dir)
+        versions = self.import_versions(model_name, input_dir, model_dct, self.run_info_map.get, delete_model, report,
+                                        id_map)
+        if verbose:
+            _logger.info(f"Model '{model_dct['name']}' -> '{model_name}': versions {versions}")
+        return model_dct
+
+    def import_version(self, model_name, src_vr, dst_run_id=None, id_map=None):
+        """As BaseModelImporter.import_version; dst_run_id defaults to the import of the version's source run."""
+        if dst_run_id is None and src_vr.get("run_id") in self.run_info_map:
+            dst_run_id = self.run_info_map[src_vr["run_id"]].run_id
+        return super().import_version(model_name, src_vr, dst_run_id, id_map)
 
 
 def check_importable(client, model_name, model_dct, delete_model):
@@ -225,7 +277,7 @@ class VersionsImporter:
 
     def run(self):
         """Returns {source version: destination version} for every version now in the destination."""
-        done = {}
+        done, blocked_by = {}, None
         for src_vr in self.model_dct["versions"]:
             src_vr = {**src_vr, "name": src_vr.get("name") or self.model_dct["name"]}
             key = src_version_key(src_vr)
@@ -238,15 +290,27 @@ class VersionsImporter:
                 else:
                     self.report.skipped("model_versions", key, f"already imported as version {earlier.version}")
                 continue
+            if blocked_by:
+                self.report.failed("model_versions", key, f"not imported: version {blocked_by} failed before it and "
+                                   "versions are created in order, to keep their numbers; re-run to import both",
+                                   name=self.model_name)
+                continue
             try:
                 done[str(src_vr["version"])] = self._import_version(src_vr)
-            except Exception as ex:  # one bad version never stops the model's others
+            except Exception as ex:
                 self.report.failed("model_versions", key, describe_error(ex), name=self.model_name)
                 _logger.error(f"Version {src_vr['version']} of model '{src_vr['name']}' failed to import: "
                               f"{describe_error(ex)}")
+                blocked_by = None if self._numbers_not_kept() else src_vr["version"]
                 continue
             self.report.copied("model_versions")
         return done
+
+    def _numbers_not_kept(self):
+        """Unity Catalog numbers versions itself and refuses some (no signature): there the model's other versions
+        go on without the refused one. Elsewhere a failed version stops the later ones, which would otherwise take
+        its number; earlier versions stay, and a re-run goes on in order."""
+        return registry_rules.registry_kind(self.client) == registry_rules.UNITY_CATALOG
 
     def _finish_earlier(self, earlier, src_vr):
         """An earlier import stopped between creating the version and setting its stage: set it now.
@@ -325,13 +389,14 @@ def _model_root(files_dir):
 @opt_experiment_name
 @bool_option("--delete-model", "Replace the destination model if it exists (all its versions are deleted first).")
 @opt_import_permissions
+@opt_principal_map
 @opt_import_source_tags
 @click.option("--await-creation-for", type=int, default=None, help="Accepted for compatibility; not needed.")
 @bool_option("--verbose", "Log the source -> destination version numbers.")
 @opt_dry_run
 @opt_report
-def main(input_dir, model, experiment_name, delete_model, import_permissions, import_source_tags, await_creation_for,
-         verbose, dry_run, report_file):
+def main(input_dir, model, experiment_name, delete_model, import_permissions, principal_map, import_source_tags,
+         await_creation_for, verbose, dry_run, report_file):
     """Import a registered model exported by export-model; the versions' runs go into --experiment-name."""
     with command("import-model", locals(), report_file, dry_run=dry_run) as report:
         if dry_run:
@@ -339,7 +404,7 @@ def main(input_dir, model, experiment_name, delete_model, import_permissions, im
             plans.plan_model(mk_client(read_only=True), model, experiment_name, input_dir, delete_model, report)
             return
         import_model(model, experiment_name, input_dir, delete_model, import_permissions, import_source_tags, verbose,
-                     await_creation_for, mlflow_client=mk_client(), report=report)
+                     await_creation_for, mlflow_client=mk_client(), report=report, principal_map=principal_map)
 
 
 if __name__ == "__main__":

@@ -52,6 +52,14 @@ def _extract_model_id(source):
     return match.group(0) if match and f"/models/{match.group(0)}" in source else None
 
 
+def _get_logged_model_artifact_path(model_id, mlflow_client=None):
+    """Where the logged model's files are (its artifact_location), asked of mlflow_client (default: a client for
+    $MLFLOW_TRACKING_URI; the reference always uses the default client)."""
+    from mlflow_export_import.client.client_utils import create_mlflow_client
+    client = mlflow_client or create_mlflow_client()
+    return client.get_logged_model(model_id).artifact_location
+
+
 def logged_model_id_of(src_vr):
     """The source logged model the version's files live in, if any (MLflow 3)."""
     return _extract_model_id(src_vr.get("source"))

@@ -17,6 +17,7 @@ from mlflow_export_import.common.report import Report
 from mlflow_export_import.common.timestamp_utils import adjust_timestamps
 from mlflow_export_import.logged_model.export_logged_model import export_logged_model_entity
 from mlflow_export_import.model.model_utils import logged_model_id_of
+from mlflow_export_import.permissions.transfer import export_model_permissions
 from mlflow_export_import.run.export_run import export_run_entity
 
 VERSION_MODEL_ARTIFACT_PATH = "version_model"
@@ -40,7 +41,8 @@ def export_model_version(model_name, version, output_dir, export_version_model=F
     info = {}
     if run is not None:
         export_run_entity(client, run, os.path.join(output_dir, "run"), export_deleted_runs=True,
-                          skip_download_run_artifacts=skip_download_run_artifacts)
+                          skip_download_run_artifacts=skip_download_run_artifacts, report=report,
+                          notebook_formats=notebook_formats)
         _write_experiment(client, run.info.experiment_id, output_dir)
     model_id = logged_model_id_of(vr_dct)
     if model_id:
@@ -49,6 +51,8 @@ def export_model_version(model_name, version, output_dir, export_version_model=F
         info = _export_version_model(client, vr, vr_dct, output_dir, vrm_model_artifact_path, run is not None)
     io_utils.write_export_file(output_dir, "version.json", __file__, {"model_version": vr_dct}, info,
                                tracking_uri=client.tracking_uri)
+    if export_permissions:
+        model_dct["permissions"] = export_model_permissions(client, model_name, report)
     io_utils.write_export_file(output_dir, "model.json", __file__, {"registered_model": model_dct},
                                tracking_uri=client.tracking_uri)
     report.copied("model_versions")

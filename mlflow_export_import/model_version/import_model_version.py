@@ -11,7 +11,8 @@ from mlflow_export_import.common import MlflowExportImportException, describe_er
 from mlflow_export_import.common import model_utils, registry_rules
 from mlflow_export_import.common.click_options import (
     opt_dry_run,
-    bool_option, opt_experiment_name, opt_import_permissions, opt_import_source_tags, opt_input_dir, opt_report)
+    bool_option, opt_experiment_name, opt_import_permissions, opt_import_source_tags, opt_input_dir,
+    opt_principal_map, opt_report)
 from mlflow_export_import.common.cli_utils import command, mk_client
 from mlflow_export_import.common.id_map import IdMap
 from mlflow_export_import.common.logging_utils import get_logger
@@ -20,6 +21,8 @@ from mlflow_export_import.common.source_tags import ExportTags, fmt_timestamps, 
 from mlflow_export_import.model.model_utils import (
     SRC_VERSION_TAG, check_version_source, find_imported_version, import_version_logged_models, resolve_source,
     src_version_key)
+from mlflow_export_import.permissions.mapping import get_principal_map
+from mlflow_export_import.permissions.transfer import import_model_permissions
 from mlflow_export_import.run.import_run import import_run
 from mlflow_export_import.tools import signature_utils
 
@@ -31,9 +34,10 @@ _logger = get_logger(__name__)
 
 def import_model_version(model_name, experiment_name, input_dir, create_model=False, import_permissions=False,
                          import_source_tags=False, import_stages_and_aliases=True, import_metadata=False,
-                         model_id=None, mlflow_client=None, report=None, id_map=None):
+                         model_id=None, mlflow_client=None, report=None, id_map=None, principal_map=None):
     """Import the version exported in input_dir as a new version of model_name; its run goes into
-    experiment_name. Returns the destination ModelVersion."""
+    experiment_name. With import_permissions, the exported model's Databricks permissions are granted on model_name
+    (principals renamed by principal_map). Returns the destination ModelVersion."""
     client = mlflow_client or create_mlflow_client()
     report = report if report is not None else Report()
     registry_rules.check_model_names(client, [model_name])
@@ -47,6 +51,7 @@ def import_model_version(model_name, experiment_name, input_dir, create_model=Fa
     if earlier is not None:
         report.skipped("model_versions", f"{src_vr['name']}/{src_vr['version']}",
                        f"already imported as version {earlier.version} of '{model_name}'")
+        _import_permissions(client, model_name, input_dir, import_permissions, principal_map, report)
         return earlier
     run_dir = os.path.join(input_dir, "run")
     dst_run, _ = import_run(run_dir, experiment_name, import_source_tags=import_source_tags,
@@ -74,7 +79,14 @@ def import_model_version(model_name, experiment_name, input_dir, create_model=Fa
             model_utils.delete_model_quietly(client, model_name)
         raise
     report.copied("model_versions")
+    _import_permissions(client, model_name, input_dir, import_permissions, principal_map, report)
     return client.get_model_version(model_name, dst_vr.version)
+
+
+def _import_permissions(client, model_name, input_dir, import_permissions, principal_map, report):
+    if import_permissions:
+        import_model_permissions(client, model_name, _read_model(input_dir).get("permissions"),
+                                 get_principal_map(principal_map), report)
 
 
 def _import_model_version(mlflow_client, model_name, src_vr, dst_run_id, dst_source,
@@ -182,13 +194,14 @@ def _read_model(input_dir):
 @opt_input_dir
 @bool_option("--create-model", "Create the registered model if it does not exist.")
 @opt_import_permissions
+@opt_principal_map
 @opt_import_source_tags
 @bool_option("--import-stages-and-aliases", "Give the new version the source version's stage and aliases.")
 @bool_option("--import-metadata", "With --create-model: give the new model the source model's description and "
              "tags.")
 @opt_dry_run
 @opt_report
-def main(model, experiment_name, input_dir, create_model, import_permissions, import_source_tags,
+def main(model, experiment_name, input_dir, create_model, import_permissions, principal_map, import_source_tags,
          import_stages_and_aliases, import_metadata, dry_run, report_file):
     """Import a model version exported by export-model-version (its run goes into --experiment-name)."""
     with command("import-model-version", locals(), report_file, dry_run=dry_run) as report:
@@ -198,7 +211,7 @@ def main(model, experiment_name, input_dir, create_model, import_permissions, im
             return
         vr = import_model_version(model, experiment_name, input_dir, create_model, import_permissions,
                                   import_source_tags, import_stages_and_aliases, import_metadata,
-                                  mlflow_client=mk_client(), report=report)
+                                  mlflow_client=mk_client(), report=report, principal_map=principal_map)
         click.echo(f"Imported as version {vr.version} of model '{model}'")
 
 

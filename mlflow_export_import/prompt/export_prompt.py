@@ -89,6 +89,19 @@ def get_prompt_version(client, name, version):
     return pv
 
 
+def _get_prompt_safe(prompt_name, prompt_version, mlflow_client=None):
+    """The prompt version, or None when it does not exist (reference API; the reference tries three fluent
+    calls against the global tracking URI, this asks mlflow_client, default: a client for
+    $MLFLOW_TRACKING_URI)."""
+    client = mlflow_client or create_mlflow_client()
+    try:
+        return get_prompt_version(client, prompt_name, prompt_version)
+    except MlflowExportImportException as ex:
+        if ex.http_status_code == 404:
+            return None
+        raise
+
+
 def list_prompt_versions(client, name):
     """Every version of the prompt, full (with aliases), in numeric order."""
     numbers = sorted(int(pv.version) for pv in BaseIterator(client.search_prompt_versions, 1000, name=name))

@@ -10,6 +10,7 @@ from mlflow_export_import.common.click_options import opt_notebook_formats, opt_
 from mlflow_export_import.common.cli_utils import command, mk_client
 from mlflow_export_import.common.logging_utils import get_logger
 from mlflow_export_import.logged_model.export_logged_model import export_logged_model
+from mlflow_export_import.notebook.notebooks import check_formats, export_run_notebook
 from mlflow_export_import.common.report import Report
 from mlflow_export_import.common.timestamp_utils import adjust_timestamps
 from mlflow_export_import.common.utils import strip_underscores
@@ -28,7 +29,8 @@ def export_run(run_id, output_dir, export_deleted_runs=False, skip_download_run_
     report = report if report is not None else Report()
     try:
         run = client.get_run(run_id)
-        exported = export_run_entity(client, run, output_dir, export_deleted_runs, skip_download_run_artifacts, report)
+        exported = export_run_entity(client, run, output_dir, export_deleted_runs, skip_download_run_artifacts, report,
+                                     notebook_formats=notebook_formats)
         if exported is not None and export_logged_models:
             _export_run_logged_models(client, run, output_dir, report)
         return exported
@@ -41,8 +43,9 @@ def export_run(run_id, output_dir, export_deleted_runs=False, skip_download_run_
 
 
 def export_run_entity(client, run, output_dir, export_deleted_runs=False, skip_download_run_artifacts=False,
-                      report=None):
-    """Export a Run already fetched. run.json is written last, so its presence means the export is whole."""
+                      report=None, notebook_formats=None):
+    """Export a Run already fetched, with its notebook in notebook_formats when a workspace notebook made it.
+    run.json is written last, so its presence means the export is whole."""
     run_id = run.info.run_id
     if run.info.lifecycle_stage == "deleted" and not export_deleted_runs:
         _logger.warning(f"Run '{run_id}' is deleted: not exported (use --export-deleted-runs)")
@@ -55,6 +58,8 @@ def export_run_entity(client, run, output_dir, export_deleted_runs=False, skip_d
         os.remove(run_file)
     if not skip_download_run_artifacts:
         download_run_artifacts(client, run_id, os.path.join(output_dir, "artifacts"))
+    if notebook_formats:
+        export_run_notebook(client, run, output_dir, notebook_formats, report if report is not None else Report())
     io_utils.write_export_file(output_dir, RUN_FILE, __file__, run_to_dict(client, run),
                                tracking_uri=client.tracking_uri)
     if report is not None:
@@ -120,7 +125,7 @@ def download_run_artifacts(client, run_id, dst_dir):
 def main(run_id, output_dir, notebook_formats, report_file):
     """Export a run and its artifacts to a directory."""
     with command("export-run", locals(), report_file) as report:
-        export_run(run_id, output_dir, notebook_formats=notebook_formats, mlflow_client=mk_client(),
+        export_run(run_id, output_dir, notebook_formats=check_formats(notebook_formats), mlflow_client=mk_client(),
                    export_logged_models=True, report=report)
 
 

@@ -20,10 +20,11 @@ from mlflow_export_import.common.id_map import LOGGED_MODELS, IdMap
 from mlflow_export_import.common.logging_utils import get_logger
 from mlflow_export_import.common.mlflow_utils import set_experiment
 from mlflow_export_import.common.report import Report
-from mlflow_export_import.common.source_tags import ExportTags, ImportTags, mk_source_tags, mk_source_tags_mlflow_tag
+from mlflow_export_import.common.source_tags import ImportTags
 from mlflow_export_import.common.utils import get_user
+from mlflow_export_import.notebook.notebooks import import_run_notebook
 from mlflow_export_import.run.export_run import RUN_FILE
-from mlflow_export_import.run.run_data_importer import find_over_limit_value, import_run_data
+from mlflow_export_import.run.run_data_importer import find_over_limit_value, import_run_data, mk_run_source_tags
 
 MLFLOW_PARENT_RUN_ID = "mlflow.parentRunId"
 MLFLOW_USER = "mlflow.user"
@@ -52,7 +53,8 @@ def import_run(input_dir, experiment_name, import_source_tags=False, dst_noteboo
             report.skipped("runs", src_run_id, f"already imported as run '{earlier.info.run_id}'")
         run_id = earlier.info.run_id
     else:
-        importer = RunImporter(client, import_source_tags, use_src_user_id, mlmodel_fix)
+        importer = RunImporter(client, import_source_tags, use_src_user_id, mlmodel_fix,
+                               dst_notebook_dir=dst_notebook_dir, report=report)
         run_id = importer.import_run(experiment_id, input_dir, run_dct, dst_parent_id, reuse_run=earlier)
         if report is not None:
             report.copied("runs")
@@ -110,11 +112,14 @@ def find_imported_run_id(client, experiment_id, src_run_id):
 
 
 class RunImporter:
-    def __init__(self, client, import_source_tags=False, use_src_user_id=True, mlmodel_fix=True):
+    def __init__(self, client, import_source_tags=False, use_src_user_id=True, mlmodel_fix=True,
+                 dst_notebook_dir=None, report=None):
         self.client = client
         self.import_source_tags = import_source_tags
         self.use_src_user_id = use_src_user_id
         self.mlmodel_fix = mlmodel_fix
+        self.dst_notebook_dir = dst_notebook_dir  # where the run's exported notebook goes (Databricks)
+        self.report = report if report is not None else Report()
 
     def import_run(self, experiment_id, input_dir, run_dct, dst_parent_id=None, reuse_run=None):
         """Create the run and fill it. A run that fails half-way is marked FAILED and deleted, so it never
@@ -144,9 +149,13 @@ class RunImporter:
                 return run_id
             except Exception as ex:
                 if attempt < FILL_ATTEMPTS and is_transient_write_error(ex):
-                    _logger.warning(f"Run '{info['run_id']}': {describe_error(ex)}; filling it again")
+                    # a busy server is the common case and the next fill succeeds: not worth a warning
+                    _logger.debug(f"Run '{info['run_id']}': {describe_error(ex)}; filling it again")
                     time.sleep(2 * attempt)
                     continue
+                if is_transient_write_error(ex):
+                    _logger.warning(f"Run '{info['run_id']}': the server stayed busy, gave up after {attempt} "
+                                    f"attempts: {describe_error(ex)}")
                 self._discard(run_id)
                 raise MlflowExportImportException(
                     ex, f"Run '{info['run_id']}' from '{input_dir}' failed to import: {describe_error(ex)}")
@@ -168,21 +177,22 @@ class RunImporter:
 
     def _fill(self, run_id, input_dir, run_dct):
         info = run_dct["info"]
+        # A source run that an import made carries that import's lineage and state: copied, they would undo this
+        # import's own (state 'done' before the artifacts are in, the grandparent's id as source run).
+        earlier_lineage = tuple(k for k in run_dct["tags"] if k.startswith(ImportTags.PREFIX))
         import_run_data(self.client, run_dct, run_id, extra_tags=self._lineage_tags(run_dct),
-                        skip_tags=(MLFLOW_PARENT_RUN_ID, MLFLOW_USER))
+                        skip_tags=(MLFLOW_PARENT_RUN_ID, MLFLOW_USER) + earlier_lineage)
         self._log_dataset_inputs(run_id, run_dct["inputs"].get("dataset_inputs") or [])
         self._upload_artifacts(run_id, os.path.join(input_dir, "artifacts"))
+        # before the run is marked done, so that a resumed import points the tags at the notebook again
+        import_run_notebook(self.client, run_id, input_dir, run_dct, self.dst_notebook_dir, self.report)
         self._set_status(run_id, info.get("status") or "FINISHED", info.get("end_time"))
         self.client.set_tag(run_id, ImportTags.STATE, ImportTags.STATE_DONE)
         if info.get("lifecycle_stage") == "deleted":
             self.client.delete_run(run_id)
 
     def _lineage_tags(self, run_dct):
-        if not self.import_source_tags:
-            return {}
-        tags = mk_source_tags_mlflow_tag(run_dct["tags"])
-        tags.update(mk_source_tags(run_dct["info"], ExportTags.PREFIX_RUN_INFO))
-        return tags
+        return mk_run_source_tags(run_dct) if self.import_source_tags else {}
 
     def _log_dataset_inputs(self, run_id, dataset_inputs):
         datasets = [DatasetInput(Dataset(**_dataset_fields(di["dataset"])),

@@ -2,6 +2,9 @@
 from mlflow.entities import Metric, Param, RunTag
 from mlflow.utils.validation import MAX_PARAM_VAL_LENGTH, MAX_TAG_VAL_LENGTH
 
+from mlflow_export_import.common.source_tags import ExportTags, mk_source_tags, mk_source_tags_mlflow_tag
+from mlflow_export_import.common.utils import create_mlflow_tags_for_databricks_import, set_dst_user_id
+
 MAX_METRICS_PER_BATCH = 1000
 MAX_PARAMS_TAGS_PER_BATCH = 100
 MAX_ENTITIES_PER_BATCH = 1000
@@ -21,16 +24,69 @@ def mk_batches(params, metrics, tags):
         yield batch
 
 
-def import_run_data(mlflow_client, run_dct, run_id, extra_tags=None, skip_tags=()):
-    """Log the exported params, every metric point and the tags (plus extra_tags) to run_id."""
-    params = [Param(k, str(v)) for k, v in run_dct.get("params", {}).items()]
-    metrics = [Metric(key, p["value"], p["timestamp"], p.get("step", 0))
-               for key, points in run_dct.get("metrics", {}).items() for p in points]
-    tags = {k: v for k, v in run_dct.get("tags", {}).items() if k not in skip_tags}
-    tags.update(extra_tags or {})
-    tag_entities = [RunTag(k, str(v)) for k, v in tags.items()]
-    for p, m, t in mk_batches(params, metrics, tag_entities):
+def import_run_data(mlflow_client, run_dct, run_id, import_source_tags=False, src_user_id=None, use_src_user_id=None,
+                    in_databricks=False, extra_tags=None, skip_tags=()):
+    """Log the exported params, every metric point and the tags (plus extra_tags, minus skip_tags) to run_id.
+    The reference's arguments: import_source_tags adds the `mlflow_exim.*` copies of the source's system tags and
+    run info; use_src_user_id (True/False) sets `mlflow.user` to src_user_id or to the importing user (None: the
+    tag is left as exported); in_databricks drops the tags a workspace sets itself."""
+    params = _params(run_dct)
+    metrics = _metrics(run_dct)
+    tags = _tags(run_dct, import_source_tags, src_user_id, use_src_user_id, in_databricks, extra_tags, skip_tags)
+    for p, m, t in mk_batches(params, metrics, tags):
         mlflow_client.log_batch(run_id, metrics=m, params=p, tags=t)
+
+
+def _params(run_dct, args=None):
+    return [Param(k, str(v)) for k, v in run_dct.get("params", {}).items()]
+
+
+def _metrics(run_dct, args=None):
+    return [Metric(key, p["value"], p["timestamp"], p.get("step", 0))
+            for key, points in run_dct.get("metrics", {}).items() for p in points]
+
+
+def _tags(run_dct, import_source_tags=False, src_user_id=None, use_src_user_id=None, in_databricks=False,
+          extra_tags=None, skip_tags=()):
+    tags = {k: v for k, v in run_dct.get("tags", {}).items() if k not in skip_tags}
+    if import_source_tags:
+        tags.update(mk_run_source_tags(run_dct))
+    tags.update(extra_tags or {})
+    if use_src_user_id is not None and not in_databricks:
+        set_dst_user_id(tags, src_user_id, use_src_user_id)
+    if in_databricks:
+        tags = create_mlflow_tags_for_databricks_import(tags)
+    return [RunTag(k, str(v)) for k, v in tags.items()]
+
+
+def mk_run_source_tags(run_dct):
+    """The reference's lineage ("source") tags of a run: its system tags under `mlflow_exim.mlflow_tag.` and its
+    info fields under `mlflow_exim.run_info.`."""
+    tags = mk_source_tags_mlflow_tag(run_dct.get("tags", {}))
+    tags.update(mk_source_tags(run_dct.get("info", {}), ExportTags.PREFIX_RUN_INFO))
+    return tags
+
+
+def _log_data(run_dct, run_id, batch_size, get_data, log_data, args_get_data=None):
+    """get_data(run_dct, args_get_data) -> entities, logged by log_data(run_id, chunk) in chunks of batch_size."""
+    items = get_data(run_dct, args_get_data)
+    for start in range(0, len(items), batch_size):
+        log_data(run_id, items[start:start + batch_size])
+
+
+def _log_params(client, run_dct, run_id, batch_size=MAX_PARAMS_TAGS_PER_BATCH):
+    _log_data(run_dct, run_id, batch_size, _params, lambda rid, chunk: client.log_batch(rid, params=chunk))
+
+
+def _log_metrics(client, run_dct, run_id, batch_size=MAX_METRICS_PER_BATCH):
+    _log_data(run_dct, run_id, batch_size, _metrics, lambda rid, chunk: client.log_batch(rid, metrics=chunk))
+
+
+def _log_tags(client, run_dct, run_id, batch_size=MAX_PARAMS_TAGS_PER_BATCH, import_source_tags=False,
+              in_databricks=False, src_user_id=None, use_src_user_id=None):
+    args = (import_source_tags, src_user_id, use_src_user_id, in_databricks)
+    _log_data(run_dct, run_id, batch_size, lambda dct, a: _tags(dct, *a),
+              lambda rid, chunk: client.log_batch(rid, tags=chunk), args)
 
 
 def find_over_limit_value(run_dct):

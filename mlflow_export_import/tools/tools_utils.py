@@ -67,6 +67,7 @@ def _summary_lines(report):
     if len(report.skips) > 50:
         lines.append(f"  ... and {len(report.skips) - 50} more skipped (see --report)")
     for f in report.failures:
-        lines.append(f"  FAILED {f['type']} {f['id']}: {f['reason']}")
+        if f["type"] != "command":  # said once, by the console frame's "Error:" line
+            lines.append(f"  FAILED {f['type']} {f['id']}: {f['reason']}")
     lines.extend(f"  note: {n}" for n in report.notes)
     return lines

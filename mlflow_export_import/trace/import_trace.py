@@ -60,6 +60,20 @@ def import_trace(input_dir, experiment_name, run_id=None, mlflow_client=None, re
         return None
 
 
+def set_trace_metadata(request_id, trace_metadata):
+    """Add metadata to a trace being written in this process (between its start and its end, as the reference's
+    importer does). A finished trace's metadata cannot be changed: MLflow has no API for it."""
+    from mlflow.tracing.trace_manager import InMemoryTraceManager
+    manager = InMemoryTraceManager.get_instance()
+    with manager.get_trace(request_id) as trace:
+        if trace is None:
+            raise MlflowExportImportException(
+                f"Trace '{request_id}' is not being written in this process: the metadata of a finished trace "
+                "cannot be changed", http_status_code=400)
+    for key, value in trace_metadata.items():
+        manager.set_trace_metadata(request_id, key, str(value))
+
+
 def record_failure(client, report, obj_id, ex):
     capabilities.record_failure(report, KIND, obj_id, ex, unsupported_reason(client),
                                 f"Trace '{obj_id}' failed to import")

@@ -60,6 +60,12 @@ def metric_point(step, timestamp, value):
     return (int(step or 0), int(timestamp or 0), "nan" if value is not None and math.isnan(value) else value)
 
 
+def point_order(point):
+    """Sort key of a metric point tuple: a NaN (kept as "nan", which equals itself) and a number at the same
+    step and timestamp cannot be compared with '<'; numbers sort before "nan" and None."""
+    return tuple((0, v, "") if isinstance(v, (int, float)) else (1, 0, str(v)) for v in point)
+
+
 def dataset_key(dataset, tags):
     fields = tuple(dataset.get(k) for k in ("name", "digest", "source_type", "source", "schema", "profile"))
     return fields + (tuple(sorted((t["key"], t["value"]) for t in tags or [])),)
@@ -79,7 +85,8 @@ def logged_model_dict(model_id, name, status, model_type, params, tags, metrics,
     return {"id": model_id, "lineage": tags.get(SRC_MODEL_ID_TAG), "name": name, "status": status,
             "model_type": model_type or "", "params": dict(params or {}),
             "tags": {k: v for k, v in compared_tags(tags).items() if k not in SERVER_SET_TAGS},
-            "metrics": sorted((k,) + metric_point(step, ts, value) for k, step, ts, value in metrics),
+            "metrics": sorted(((k,) + metric_point(step, ts, value) for k, step, ts, value in metrics),
+                              key=point_order),
             "source_run_id": source_run_id or None, "handle": handle}
 
 
@@ -231,8 +238,8 @@ class ServerSide:
     def run(self, ref):
         run = self.client.get_run(ref.handle)
         info = {f: getattr(run.info, f) for f in RUN_INFO_FIELDS}
-        metrics = {key: sorted(metric_point(m.step, m.timestamp, m.value)
-                               for m in self.client.get_metric_history(ref.handle, key))
+        metrics = {key: sorted((metric_point(m.step, m.timestamp, m.value)
+                                for m in self.client.get_metric_history(ref.handle, key)), key=point_order)
                    for key in run.data.metrics}
         datasets = sorted(dataset_key(vars_public(di.dataset), [{"key": t.key, "value": t.value} for t in di.tags])
                           for di in (run.inputs.dataset_inputs if run.inputs else []) or [])
@@ -325,7 +332,8 @@ class ServerSide:
         ds = matches[0]
         store = scoped_object(self.client, self.client._tracking_client.store)  # not ds.records: that reads the global tracking URI
         records, _ = store._load_dataset_records(ds.dataset_id, max_results=None)
-        experiments = [self._experiment_name(i) for i in ds.experiment_ids or []]
+        # not ds.experiment_ids either: it too reads through the global tracking URI
+        experiments = [self._experiment_name(i) for i in store.get_dataset_experiment_ids(ds.dataset_id) or []]
         return dataset_dict(ds.name, ds.tags, ds.schema, ds.profile, experiments,
                             [dataset_record(r.inputs, r.expectations, r.outputs,
                                             getattr(r.source_type, "value", r.source_type), r.tags) for r in records])
@@ -463,7 +471,8 @@ class DirSide:
         src_info = dct["info"]
         info = {f: src_info.get(f) for f in RUN_INFO_FIELDS}
         info["run_name"] = info["run_name"] or dct["tags"].get("mlflow.runName")
-        metrics = {key: sorted(metric_point(p.get("step"), p.get("timestamp"), p.get("value")) for p in points)
+        metrics = {key: sorted((metric_point(p.get("step"), p.get("timestamp"), p.get("value")) for p in points),
+                               key=point_order)
                    for key, points in dct["metrics"].items()}
         datasets = sorted(dataset_key(di.get("dataset") or {}, di.get("tags"))
                           for di in dct["inputs"].get("dataset_inputs") or [])

@@ -17,7 +17,7 @@ import click
 from mlflow.exceptions import MlflowException
 
 from mlflow_export_import.common import MlflowExportImportException, describe_error, io_utils
-from mlflow_export_import.common.cli_utils import mk_client
+from mlflow_export_import.common.cli_utils import mk_client, quiet_mlflow
 from mlflow_export_import.common.click_options import bool_option, opt_report, opt_workers
 from mlflow_export_import.common.logging_utils import configure_logging, get_logger
 from mlflow_export_import.common.parallel import map_bounded
@@ -338,7 +338,8 @@ class ModelVerifier(Verifier):
         diffs = compare.compare_fields(src_version, dst_version, ["current_stage", "description", "status"])
         diffs += compare.compare_mapping(compared_tags(src_version["tags"]), compared_tags(dst_version["tags"]),
                                          "tag")
-        src_run = self.src.run_key(src_version["run_id"]) if src_version["run_id"] else None
+        # the source's own run ids: a source that is itself a copy has lineage tags naming an older server's runs
+        src_run = src_version["run_id"] or None
         dst_run = self.dst.run_key(dst_version["run_id"]) if dst_version["run_id"] else None
         if src_run != dst_run:
             diffs.append(("run", repr(src_run), repr(dst_run)))
@@ -443,6 +444,7 @@ def main(src_uri, src_dir, dst_uri, dst_dir, experiments, models, prompts, datas
     """Compare a source and a destination (servers or export directories) object by object.
     Experiments include their runs, logged models and traces; registered models and prompts their versions;
     evaluation datasets their records. Exit code 0 when equal, 1 when anything differs, 2 on bad input."""
+    quiet_mlflow()  # verify downloads every artifact to hash it: one MLflow progress bar per file otherwise
     configure_logging()
     ctx = click.get_current_context()
     report = Report("verify", Progress(enabled=False) if ctx.meta.get("quiet") else Progress())

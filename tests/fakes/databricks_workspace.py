@@ -19,7 +19,12 @@ Databricks has, with Databricks' error shapes, and proxies everything else verba
 * an in-memory workspace tree (`/api/2.0/workspace/*`), SCIM `Me`, and Databricks' experiment-name rules
   (absolute workspace path whose parent folder exists; experiments appear in the tree as MLFLOW_EXPERIMENT);
 * `/api/2.0/permissions/{experiments|registered-models|notebooks|directories}/{id}` (GET/PUT/PATCH and
-  `/permissionLevels`), in memory; the owner keeps CAN_MANAGE and `admins` inherit CAN_MANAGE;
+  `/permissionLevels`), in memory; the owner keeps CAN_MANAGE and `admins` inherit CAN_MANAGE; a PUT/PATCH naming a
+  principal the workspace does not know is refused whole (`RESOURCE_DOES_NOT_EXIST: Principal: UserName(x) does not
+  exist`): known are the owner, the groups `admins` and `users`, and those added with `add_principal`;
+* notebooks keep a revision per save (id: its timestamp in ms); `workspace/export` renders SOURCE, JUPYTER (nbformat
+  4), HTML (the notebook model embedded) and DBC (a zip), of the latest or of `revision.revision_timestamp`, and
+  refuses content over `max_export_bytes` (10 MB) with `MAX_NOTEBOOK_SIZE_EXCEEDED`;
 * `/api/2.0/mlflow/unity-catalog/*` and `/api/2.1/unity-catalog/*` delegated to an optional `uc_registry`.
 
 Public API:
@@ -31,6 +36,7 @@ Public API:
     ws.fail_next(path_prefix, status, error_code, message, times=1, method=None, headers=None)
     ws.enforce_experiment_paths = True | False
     ws.mkdirs(path), ws.workspace_objects() -> {path: object_type}
+    ws.add_principal(kind, name), ws.notebook_revisions(path) -> [revision id], ws.max_export_bytes
     write_databrickscfg(path, {profile: (host, token) | FakeWorkspace}, retry_timeout_seconds=5)
     uc_registry.handle(method, path, query_params, body) -> (status, payload) | None, where query_params maps each
         name to a str (a list when repeated) and body is the parsed JSON object or None; None -> ENDPOINT_NOT_FOUND.
@@ -47,6 +53,7 @@ import configparser
 import hashlib
 import hmac
 import http.client
+import io
 import json
 import os
 import posixpath
@@ -57,12 +64,14 @@ import subprocess
 import threading
 import time
 import urllib.parse
+import zipfile
 from email.utils import formatdate
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from tests.servers import MLFLOW_BIN, MlflowServer, free_port
 
 DBFS_ARTIFACT_ROOT = "dbfs:/databricks/mlflow-tracking"
+MAX_EXPORT_BYTES = 10 * 1024 * 1024  # the documented limit of /api/2.0/workspace/export
 STORAGE_PREFIX = "/fake-cloud-storage"
 SIGNED_URL_TTL_SECONDS = 900
 
@@ -92,7 +101,7 @@ class DatabricksError(Exception):
               "RESOURCE_ALREADY_EXISTS": 400, "ALREADY_EXISTS": 409, "INVALID_PARAMETER_VALUE": 400,
               "BAD_REQUEST": 400, "DIRECTORY_NOT_EMPTY": 400, "PERMISSION_DENIED": 403, "UNAUTHENTICATED": 401,
               "REQUEST_LIMIT_EXCEEDED": 429, "TEMPORARILY_UNAVAILABLE": 503, "INTERNAL_ERROR": 500,
-              "MALFORMED_REQUEST": 400}
+              "MALFORMED_REQUEST": 400, "MAX_NOTEBOOK_SIZE_EXCEEDED": 400}
 
     def __init__(self, error_code, message, status=None, headers=None):
         super().__init__(f"{error_code}: {message}")
@@ -209,6 +218,9 @@ class FakeWorkspace:
         self._verified_objects = set()
         self._connections = set()
         self._acls = {}
+        # The users, groups and service principals this workspace knows: a permission for anyone else is refused.
+        self._principals = {("user_name", user_name), ("group_name", "admins"), ("group_name", "users")}
+        self.max_export_bytes = MAX_EXPORT_BYTES
         org_hash = int(hashlib.sha256(self.org_id.encode()).hexdigest(), 16)
         self._next_object_id = 1_000_000_000_000_000 + org_hash % 10 ** 9 * 1000
         self._tree = {}
@@ -305,6 +317,20 @@ class FakeWorkspace:
     def mkdirs(self, path):
         with self._lock:
             self._mkdirs(self._norm(path))
+
+    def add_principal(self, kind, name):
+        """Make a user ('user_name'), group ('group_name') or service principal ('service_principal_name') known
+        to this workspace, so that permissions can name it."""
+        if kind not in _ShimHandler._PRINCIPALS:
+            raise ValueError(f"kind must be one of {_ShimHandler._PRINCIPALS}, not {kind!r}")
+        with self._lock:
+            self._principals.add((kind, name))
+
+    def notebook_revisions(self, path):
+        """The revision ids (timestamps in ms, as strings) of a notebook, oldest first."""
+        with self._lock:
+            node = self._tree[self._norm(path)]
+            return [str(ts) for ts, _ in node.get("revisions", [])]
 
     def workspace_objects(self):
         """path -> object_type of every workspace object."""
@@ -440,6 +466,51 @@ class FakeWorkspace:
         if any(p in (".", "..") for p in parts) or not files_path.startswith("/"):
             raise DatabricksError("INVALID_PARAMETER_VALUE", f"Invalid path: {files_path}")
         return os.path.join(self.files_dir, *parts)
+
+
+_COMMENT = {"PYTHON": "#", "R": "#", "SQL": "--", "SCALA": "//"}
+_DBC_EXTENSIONS = {"PYTHON": "python", "R": "r", "SQL": "sql", "SCALA": "scala"}
+
+
+def _notebook_cells(language, content):
+    """The cells of a notebook in SOURCE format: the header line dropped, split at the COMMAND separators."""
+    comment = _COMMENT.get(language, "#")
+    text = content.decode("utf-8", errors="replace")
+    header = f"{comment} Databricks notebook source"
+    if text.startswith(header):
+        text = text[len(header):].lstrip("\n")
+    return [cell.strip("\n") for cell in text.split(f"\n{comment} COMMAND ----------\n")]
+
+
+def _render_notebook(name, language, content, fmt, file_type):
+    """A notebook in an export format, shaped as Databricks writes it: SOURCE as saved, JUPYTER an nbformat-4
+    document, HTML a page that embeds the notebook model, DBC a zip archive holding the notebook as JSON."""
+    if fmt in ("SOURCE", "AUTO", "RAW"):
+        return content, file_type
+    cells = _notebook_cells(language, content)
+    lang = language.lower()
+    if fmt == "JUPYTER":
+        doc = {"cells": [{"cell_type": "code", "execution_count": 0, "metadata": {}, "outputs": [],
+                          "source": cell.splitlines(keepends=True)} for cell in cells],
+               "metadata": {"application/vnd.databricks.v1+notebook": {"notebookName": name, "language": lang}},
+               "nbformat": 4, "nbformat_minor": 0}
+        return json.dumps(doc, indent=1).encode(), "ipynb"
+    model = {"version": "NotebookV1", "name": name, "language": lang,
+             "commands": [{"command": cell, "position": float(i + 1)} for i, cell in enumerate(cells)]}
+    if fmt == "HTML":
+        embedded = base64.b64encode(urllib.parse.quote(json.dumps(model)).encode()).decode()
+        page = (f'<!DOCTYPE html>\n<html>\n<head>\n<meta name="databricks-html-version" content="1">\n'
+                f"<title>{name} - Databricks</title>\n<script>var __DATABRICKS_NOTEBOOK_MODEL = '{embedded}';"
+                "</script>\n</head>\n<body></body>\n</html>\n")
+        return page.encode(), "html"
+    if fmt == "DBC":
+        buf = io.BytesIO()
+        with zipfile.ZipFile(buf, "w") as zf:
+            zf.writestr(f"{name}.{_DBC_EXTENSIONS.get(language, 'python')}", json.dumps(model))
+        return buf.getvalue(), "dbc"
+    if fmt == "R_MARKDOWN" and language == "R":
+        return content, "Rmd"
+    raise DatabricksError("INVALID_PARAMETER_VALUE", f"Invalid export format {fmt} for a {language} notebook")
 
 
 def _parse_query(query_string):
@@ -1187,6 +1258,11 @@ class _ShimHandler(BaseHTTPRequestHandler):
             extra = {"content": content}
             if object_type == "NOTEBOOK":
                 extra["language"] = language
+                # Every save of a notebook is a revision, named by its timestamp (what the
+                # mlflow.databricks.notebookRevisionID tag of a run holds)
+                earlier = existing.get("revisions", []) if existing is not None else []
+                last = earlier[-1][0] if earlier else 0
+                extra["revisions"] = earlier + [(max(_now_ms(), last + 1), content)]
             ws._add_node(path, object_type, **extra)
         return self._send_json(200, {})
 
@@ -1205,6 +1281,14 @@ class _ShimHandler(BaseHTTPRequestHandler):
             content = node["content"]
             file_type = self._EXTENSIONS.get(node.get("language"), "")[1:] if node["object_type"] == "NOTEBOOK" else \
                 posixpath.splitext(path)[1][1:]
+            if node["object_type"] == "NOTEBOOK":
+                content = self._notebook_revision(path, node, self.query.get("revision.revision_timestamp"))
+                content, file_type = _render_notebook(posixpath.basename(path), node["language"], content, fmt,
+                                                      file_type)
+            if len(content) > ws.max_export_bytes:
+                raise DatabricksError("MAX_NOTEBOOK_SIZE_EXCEEDED",
+                                      f"The exported content of {path} ({len(content)} bytes) exceeds the limit of "
+                                      f"{ws.max_export_bytes} bytes.")
         if _json_bool(self.query.get("direct_download")):
             self._start(200, {"Content-Type": "application/octet-stream", "Content-Length": str(len(content))})
             return self.wfile.write(content)
@@ -1212,6 +1296,15 @@ class _ShimHandler(BaseHTTPRequestHandler):
         if file_type:
             payload["file_type"] = file_type
         return self._send_json(200, payload)
+
+    @staticmethod
+    def _notebook_revision(path, node, revision):
+        if revision in (None, ""):
+            return node["content"]
+        for ts, content in node.get("revisions", []):
+            if str(ts) == str(revision):
+                return content
+        raise DatabricksError("RESOURCE_DOES_NOT_EXIST", f"Revision {revision} of {path} does not exist.")
 
     def scim_me(self):
         ws = self.workspace
@@ -1232,6 +1325,8 @@ class _ShimHandler(BaseHTTPRequestHandler):
         "directories": ("directory", ("CAN_READ", "CAN_RUN", "CAN_EDIT", "CAN_MANAGE")),
     }
     _PRINCIPALS = ("user_name", "group_name", "service_principal_name")
+    _PRINCIPAL_LABELS = {"user_name": "UserName", "group_name": "GroupName",
+                         "service_principal_name": "ServicePrincipalName"}
 
     def _check_permission_object(self, object_type, object_id):
         ws = self.workspace
@@ -1285,6 +1380,12 @@ class _ShimHandler(BaseHTTPRequestHandler):
                     raise DatabricksError("INVALID_PARAMETER_VALUE", f"Permission level {level} is not supported for "
                                                                      f"object type {object_type}")
                 changes[principals[0]] = level
+            with ws._lock:
+                unknown = [p for p in changes if p not in ws._principals]
+            if unknown:  # the whole request is refused, as Databricks does
+                kind, name = unknown[0]
+                raise DatabricksError("RESOURCE_DOES_NOT_EXIST",
+                                      f"Principal: {self._PRINCIPAL_LABELS[kind]}({name}) does not exist")
             with ws._lock:
                 acl = ws._acls.setdefault((object_type, object_id), {("user_name", ws.user_name): "CAN_MANAGE"})
                 if self.command == "PUT":

@@ -10,6 +10,11 @@ It answers the two REST surfaces MLflow 3.17 speaks to UC:
   OSS ``UnityCatalogOssStore`` for ``uc:http://host:port``), answers shaped like
   ``mlflow.protos.unity_catalog_messages_pb2``.
 
+and, for the ``databricks`` flavor, model grants: ``GET|PATCH /api/2.1/unity-catalog/permissions/function/
+{full_name}`` and ``GET .../effective-permissions/function/{full_name}`` (privileges ``ALL_PRIVILEGES``,
+``APPLY_TAG``, ``EXECUTE``, ``MANAGE``; a grant to a principal not added with ``add_principal`` is refused with
+``PRINCIPAL_DOES_NOT_EXIST``; ``grant_on_schema`` makes grants the schema's models inherit).
+
 ``handle()`` is HTTP-free, so a fake Databricks workspace can mount it (after its own bearer-token
 check); ``serve()`` runs it alone on 127.0.0.1 for the OSS ``uc:`` registry URI (no auth).
 
@@ -156,6 +161,7 @@ class _Model:
         self.created = self.updated = now
         self.created_by = self.updated_by = user
         self.deployment_job_id = None
+        self.grants = {}  # principal -> set of privileges granted on the model itself
 
     @property
     def full_name(self):
@@ -243,6 +249,8 @@ class FakeUnityCatalog:
         self.contract_errors = []  # (method, path, message)
         self._catalogs = {}  # name -> {"id":..., "schemas": {name: id}}
         self._models = {}  # (catalog, schema, name) -> _Model
+        self._principals = {user, "account users"}  # account-level users and groups grants may name
+        self._schema_grants = {}  # (catalog, schema) -> {principal: set of privileges}, inherited by models
         self._lock = threading.RLock()
         self._server = None
         self._thread = None
@@ -261,6 +269,22 @@ class FakeUnityCatalog:
 
     def add_schema(self, catalog, schema):
         self.add_catalog(catalog, [schema])
+
+    def add_principal(self, name):
+        """Make an account-level user, group or service principal known: grants may name it."""
+        with self._lock:
+            self._principals.add(name)
+
+    def grant_on_schema(self, catalog, schema, principal, privileges):
+        """A grant on a schema, which its models inherit (effective permissions name it as inherited)."""
+        with self._lock:
+            key = self._resolve_schema(catalog, schema)
+            self._schema_grants.setdefault(key, {}).setdefault(principal, set()).update(privileges)
+
+    def grants(self, full_name):
+        """{principal: sorted privileges} granted on the model itself."""
+        with self._lock:
+            return {p: sorted(privs) for p, privs in self._lookup_model(full_name).grants.items() if privs}
 
     def model_names(self):
         with self._lock:
@@ -450,6 +474,13 @@ class FakeUnityCatalog:
             args["full_name"], args["version"] = parts[2], parts[3]
             route = {"PATCH": (self._uc_mv_tags, pb.UpdateTagSubentityAssignments,
                                pb.UpdateTagSubentityAssignments.Response)}
+        elif parts[0] in ("permissions", "effective-permissions") and len(parts) == 3 and \
+                parts[1].upper() == "FUNCTION" and dbx:
+            args["full_name"] = parts[2]
+            if parts[0] == "permissions":
+                route = {"GET": (self._grants_get, None, None), "PATCH": (self._grants_update, None, None)}
+            else:
+                route = {"GET": (self._grants_effective, None, None)}
         elif parts[0] in ("models", "temporary-model-version-credentials", "securable-tags",
                           "subentity-tags"):
             raise self._endpoint_not_found(method, path)
@@ -463,6 +494,49 @@ class FakeUnityCatalog:
         if method == "DELETE" and not dbx:
             return 200, None, None  # the OSS server answers DELETE with an empty 200 body
         return 200, answer, response_cls
+
+    # ------------------------------------------------------------------ grants (securable type FUNCTION)
+    # Shapes of /api/2.1/unity-catalog/permissions and /effective-permissions: {"privilege_assignments":
+    # [{"principal", "privileges": [...]}]}; PATCH takes {"changes": [{"principal", "add", "remove"}]} and applies
+    # all of them or none.
+    _MODEL_PRIVILEGES = ("ALL_PRIVILEGES", "APPLY_TAG", "EXECUTE", "MANAGE")
+
+    def _grants_get(self, args, user):
+        model = self._lookup_model(args.get("full_name"))
+        return {"privilege_assignments": [
+            {"principal": p, "privileges": sorted(privs)} for p, privs in sorted(model.grants.items())
+            if privs and args.get("principal") in (None, p)]}
+
+    def _grants_update(self, args, user):
+        model = self._lookup_model(args.get("full_name"))
+        changes = args.get("changes") or []
+        for change in changes:
+            principal = change.get("principal")
+            if principal not in self._principals:
+                raise UcError(404, "PRINCIPAL_DOES_NOT_EXIST", f"Could not find principal with name {principal}.")
+            for privilege in (change.get("add") or []) + (change.get("remove") or []):
+                if privilege not in self._MODEL_PRIVILEGES:
+                    raise self.errors.invalid(f"Privilege {privilege} is not applicable to this entity "
+                                              f"[{model.full_name}:FUNCTION]")  # (guess)
+        for change in changes:
+            held = model.grants.setdefault(change["principal"], set())
+            held.update(change.get("add") or [])
+            held.difference_update(change.get("remove") or [])
+        return self._grants_get({"full_name": args["full_name"]}, user)
+
+    def _grants_effective(self, args, user):
+        model = self._lookup_model(args.get("full_name"))
+        schema_name = f"{model.catalog}.{model.schema}"
+        effective = {}
+        for principal, privs in model.grants.items():
+            effective.setdefault(principal, []).extend({"privilege": p} for p in sorted(privs))
+        for principal, privs in self._schema_grants.get((model.catalog, model.schema), {}).items():
+            effective.setdefault(principal, []).extend(
+                {"privilege": p, "inherited_from_type": "SCHEMA", "inherited_from_name": schema_name}
+                for p in sorted(privs))
+        return {"privilege_assignments": [{"principal": p, "privileges": privs}
+                                          for p, privs in sorted(effective.items())
+                                          if privs and args.get("principal") in (None, p)]}
 
     # ------------------------------------------------------------------ lookups and rules
     def _split(self, full_name):

@@ -1,0 +1,1 @@
+"""Databricks notebooks: the notebook revision a run came from, exported beside the run and imported again."""

@@ -1,0 +1,1 @@
+"""Databricks Jobs helpers (the reference uses them to run its notebooks as jobs in tests)."""
