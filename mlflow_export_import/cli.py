@@ -65,13 +65,27 @@ class LazyGroup(click.Group):
             formatter.write_text(f"'{ctx.info_name} COMMAND --help' describes one, with an example.")
 
 
-def _version(ctx, param, value):
-    from mlflow_export_import.help_texts import print_version  # does not import MLflow
-    print_version(ctx, param, value)
+def print_version(ctx, param, value):
+    """--version, of the group and of every command: the installed versions of this tool and of MLflow (read from
+    the distributions: MLflow itself is not imported)."""
+    if not value or ctx.resilient_parsing:
+        return
+    mlflow_version = _version("mlflow") or f"{_version('mlflow-skinny')} (mlflow-skinny)"
+    click.echo(f"{ctx.info_name} (mlflow-export-import) {_version('mlflow-export-import') or 'not installed'}, "
+               f"mlflow {mlflow_version}")
+    ctx.exit()
+
+
+def _version(distribution):
+    from importlib.metadata import PackageNotFoundError, version
+    try:
+        return version(distribution)
+    except PackageNotFoundError:
+        return None
 
 
 @click.group(cls=LazyGroup)
-@click.option("--version", is_flag=True, expose_value=False, is_eager=True, callback=_version,
+@click.option("--version", is_flag=True, expose_value=False, is_eager=True, callback=print_version,
               help="Show the versions of this tool and of MLflow, and exit.")
 def cli():
     """Copy MLflow objects between tracking servers: export to a directory, import from it, or copy."""

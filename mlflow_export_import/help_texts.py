@@ -1,6 +1,7 @@
 """The end of every command's --help: an example and the environment variables it reads. Kept in one table so
 that the commands' modules stay as they are (click_options.opt_report appends it to the command's docstring).
 Outside `common`, whose package imports MLflow: `mlflow-export-import --help` and `--version` must not."""
+from mlflow_export_import.cli import COMMANDS
 
 EXAMPLES = {
     "export-all": "MLFLOW_TRACKING_URI=http://localhost:5000 export-all --output-dir out",
@@ -9,7 +10,7 @@ EXAMPLES = {
     "import-models": "import-models --input-dir out/models --model-rename-file models.csv",
     "export-run": "export-run --run-id 4b0ce88fd34e45fc8ca08876127299ce --output-dir out/run",
     "import-run": "import-run --input-dir out/run --experiment-name imported",
-    "export-experiment": "export-experiment --experiment my_experiment --output-dir out/exp --run-start-time 2026-01-01",
+    "export-experiment": "export-experiment --experiment my_exp --output-dir out/exp --run-start-time 2026-01-01",
     "import-experiment": "import-experiment --input-dir out/exp --experiment-name my_experiment_copy",
     "export-experiments": "export-experiments --experiments all --output-dir out/exps",
     "import-experiments": "import-experiments --input-dir out/exps --experiment-rename-file renames.csv",
@@ -55,7 +56,6 @@ COMMON_ENV = ("MLFLOW_TRACKING_USERNAME/MLFLOW_TRACKING_PASSWORD or MLFLOW_TRACK
 
 def command_name(module):
     """The console-script name of a command module ('mlflow_export_import.bulk.export_all' -> 'export-all')."""
-    from mlflow_export_import.cli import COMMANDS  # only importlib and click: no cycle, nothing heavy
     short = module.replace("mlflow_export_import.", "", 1)
     return next((name for name, mod in COMMANDS.items() if mod == short), None)
 
@@ -73,22 +73,12 @@ def footer(name):
     return text
 
 
-def print_version(ctx, param, value):
-    """--version: this package's and MLflow's versions, read from the installed distributions."""
-    if not value or ctx.resilient_parsing:
-        return
-    import click
-    click.echo(f"{ctx.info_name} (mlflow-export-import) {_version('mlflow-export-import') or 'not installed'}, "
-               f"mlflow {_version('mlflow') or str(_version('mlflow-skinny')) + ' (mlflow-skinny)'}")
-    ctx.exit()
+# Commands whose --version is a model version number (the reference's interface): no version flag there.
+VERSION_IS_AN_OPTION = ("export-model-version",)
 
 
-def _version(distribution):
-    from importlib.metadata import PackageNotFoundError, version
-    try:
-        return version(distribution)
-    except PackageNotFoundError:
-        return None
+def takes_version_flag(module):
+    return command_name(module) not in VERSION_IS_AN_OPTION
 
 
 def with_footer(doc, module):

@@ -113,7 +113,8 @@ def make_run(client, exp_id, name, start, parent_id=None, dataset=False):
         tags["mlflow.parentRunId"] = parent_id
     run_id = client.create_run(exp_id, start_time=start, tags=tags, run_name=name).info.run_id
     client.log_batch(run_id, params=[Param("alpha", "0.5"), Param("l1_ratio", "0.1")],
-                     metrics=[Metric("rmse", round(0.9 - 0.1 * step, 2), start + 1000 * step, step) for step in range(3)],
+                     metrics=[Metric("rmse", round(0.9 - 0.1 * step, 2), start + 1000 * step, step)
+                              for step in range(3)],
                      tags=[RunTag("purpose", "sample")])
     if dataset:
         client.log_inputs(run_id, [DatasetInput(

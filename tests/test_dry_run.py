@@ -234,6 +234,5 @@ def test_every_import_and_copy_command_plans_what_it_then_does(populated, empty_
         assert outcome(planned) == outcome(done), (name, plan.output, real.output)
         assert plan.exit_code == real.exit_code, name
         to_copy[name] = sum(c["copied"] for c in planned["counts"].values())
-        if name == "import-model-version": open("/tmp/imv.txt", "w").write(plan.output + "\n=====\n" + real.output)
     # The workload has one evaluation dataset (import-evaluation-dataset took it), and import-all comes last.
     assert {name for name, n in to_copy.items() if n == 0} <= {"import-evaluation-datasets", "import-all"}, to_copy

@@ -7,6 +7,7 @@ import os
 import click
 
 from mlflow_export_import import help_texts
+from mlflow_export_import.cli import print_version
 
 
 def bool_option(name, help, default=False):
@@ -152,8 +153,10 @@ def opt_report(f):
     """The options of every command's frame (cli_utils.command): --report, --quiet, --max-requests-per-second,
     --version; and the end of its --help: an example and the environment variables it reads."""
     f.__doc__ = help_texts.with_footer(f.__doc__, f.__module__)
-    f = click.option("--version", is_flag=True, expose_value=False, is_eager=True, callback=help_texts.print_version,
-                     help="Show the versions of this tool and of MLflow, and exit.")(f)
+    if help_texts.takes_version_flag(f.__module__):
+        f = click.option("--version", is_flag=True, expose_value=False, is_eager=True,
+                         callback=print_version,
+                         help="Show the versions of this tool and of MLflow, and exit.")(f)
     f = click.option("--max-requests-per-second", type=click.FloatRange(min=0.1), default=None,
                      expose_value=False, callback=_store_in_context,
                      help="Cap the rate of MLflow API calls to each server (rate-limited servers).")(f)
