@@ -532,3 +532,15 @@ def test_copy_model_version_to_open_source_unity_catalog(oss_unity_catalog, src_
     assert refused.exit_code == 1
     (line,) = [x for x in refused.output.splitlines() if x.startswith("Error:")]
     assert "no model signature" in line and "set-model-signature" in line
+
+
+def test_python_api_with_a_notebooks_own_client(dbx, src_runs, tmp_path):
+    """A notebook passes its own MlflowClient for a profile: its artifact reads still use that profile (MLflow's
+    Databricks artifact repository alone would take the default credentials, and there are none here)."""
+    from mlflow_export_import.run.export_run import export_run
+    dbx.clear_requests()
+    client = MlflowClient("databricks://src-ws", registry_uri="databricks://src-ws")
+    out = tmp_path / "run"
+    export_run(src_runs["run_id"], str(out), mlflow_client=client)
+    assert (out / "artifacts" / "notes" / "readme.txt").read_text() == "notes of wine-run"
+    assert dbx.foreign_tokens() == []

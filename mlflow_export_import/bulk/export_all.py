@@ -9,7 +9,7 @@ from mlflow_export_import.bulk.export_evaluation_datasets import export_evaluati
 from mlflow_export_import.bulk.export_experiments import export_experiments
 from mlflow_export_import.bulk.export_models import MANIFEST_FILE, _export_models
 from mlflow_export_import.bulk.export_prompts import export_prompts
-from mlflow_export_import.client.client_utils import create_mlflow_client
+from mlflow_export_import.client.client_utils import use_client
 from mlflow_export_import.common import io_utils
 from mlflow_export_import.common.click_options import (
     bool_option, opt_export_deleted_runs, opt_export_permissions, opt_notebook_formats, opt_output_dir, opt_report,
@@ -25,7 +25,7 @@ def export_all(output_dir, run_start_time=None, runs_until=None, stages="", expo
                export_deleted_runs=False, export_version_model=False, export_permissions=False, notebook_formats=None,
                use_threads=False, mlflow_client=None, report=None, workers=None):
     """Returns the manifest info block."""
-    client = mlflow_client or create_mlflow_client()
+    client = use_client(mlflow_client)
     report = report if report is not None else Report()
     start = time.time()
     models_info = _export_models(client, "all", os.path.join(output_dir, "models"), notebook_formats, stages,

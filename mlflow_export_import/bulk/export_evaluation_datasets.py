@@ -5,7 +5,7 @@ import os
 import click
 
 from mlflow_export_import.bulk.bulk_utils import _selector_items, get_experiment_ids
-from mlflow_export_import.client.client_utils import create_mlflow_client
+from mlflow_export_import.client.client_utils import use_client
 from mlflow_export_import.common import io_utils
 from mlflow_export_import.common.capabilities import is_unsupported, unsupported_reason
 from mlflow_export_import.common.click_options import opt_output_dir, opt_report, opt_use_threads, opt_workers
@@ -24,7 +24,7 @@ def export_evaluation_datasets(output_dir, dataset_names=None, experiment_ids=No
     """Export the datasets (None or 'all': every one; names, comma string or .txt file), optionally only those
     of experiment_ids. Returns {"total_datasets", "successful_exports", "failed_exports", "datasets":
     [{"name", "dataset_id"}]}, or {"unsupported": True, "reason"}."""
-    client = mlflow_client or create_mlflow_client()
+    client = use_client(mlflow_client)
     report = report if report is not None else Report()
     try:
         check_datasets_supported(client)

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 import click
 
 from mlflow_export_import.bulk.bulk_utils import get_experiment_ids
-from mlflow_export_import.client.client_utils import create_mlflow_client
+from mlflow_export_import.client.client_utils import use_client
 from mlflow_export_import.common import describe_error, io_utils
 from mlflow_export_import.common.click_options import (
     opt_experiments, opt_export_deleted_runs, opt_export_permissions, opt_notebook_formats, opt_output_dir,
@@ -36,7 +36,7 @@ def export_experiments(experiments, output_dir, export_permissions=False, run_st
                        logged_models_filter=None, mlflow_client=None, report=None, workers=None):
     """Export the selected experiments into output_dir/<experiment_id>/; write experiments.json.
     Returns its info block. With export_deleted_runs, 'all' includes deleted experiments."""
-    client = mlflow_client or create_mlflow_client()
+    client = use_client(mlflow_client)
     report = report if report is not None else Report()
     start = time.time()
     runs_by_experiment = experiments if isinstance(experiments, dict) else None

@@ -4,7 +4,7 @@ import os
 import click
 
 from mlflow_export_import.bulk.bulk_utils import get_experiment_ids
-from mlflow_export_import.client.client_utils import create_mlflow_client
+from mlflow_export_import.client.client_utils import use_client
 from mlflow_export_import.common import describe_error, io_utils
 from mlflow_export_import.common.capabilities import is_unsupported, unsupported_reason
 from mlflow_export_import.common.click_options import opt_output_dir, opt_report, opt_workers
@@ -25,7 +25,7 @@ def export_logged_models(experiment_ids, output_dir, logged_models_filter=None, 
     """Export the logged models of the experiments ('all', ids or names). `logged_models_filter`
     ({experiment id: [run id, ...]}) keeps, in the listed experiments, only the models of those runs and
     the models with no source run. Returns (ok model ids, failed model ids)."""
-    client = mlflow_client or create_mlflow_client()
+    client = use_client(mlflow_client)
     report = report if report is not None else Report()
     experiments = [client.get_experiment(i) for i in get_experiment_ids(client, experiment_ids)]
     ok, failed, exp_entries = [], [], []

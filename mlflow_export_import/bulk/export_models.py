@@ -8,7 +8,7 @@ import click
 from mlflow_export_import.bulk.bulk_utils import get_model_names
 from mlflow_export_import.bulk.export_experiments import export_experiments
 from mlflow_export_import.bulk.model_utils import experiments_of_runs
-from mlflow_export_import.client.client_utils import create_mlflow_client
+from mlflow_export_import.client.client_utils import use_client
 from mlflow_export_import.common import io_utils
 from mlflow_export_import.common.click_options import (
     bool_option, opt_export_deleted_runs, opt_export_permissions, opt_notebook_formats, opt_output_dir, opt_report,
@@ -31,7 +31,7 @@ def export_models(model_names, output_dir, stages="", export_latest_versions=Fal
                   export_version_model=False, notebook_formats=None, use_threads=False, mlflow_client=None,
                   report=None, workers=None):
     """Returns the manifest info block."""
-    client = mlflow_client or create_mlflow_client()
+    client = use_client(mlflow_client)
     report = report if report is not None else Report()
     models_info = _export_models(client, model_names, os.path.join(output_dir, "models"), notebook_formats, stages,
                                  use_threads, export_latest_versions, export_version_model, export_permissions,

@@ -4,7 +4,7 @@ import os
 import click
 
 from mlflow_export_import.bulk.bulk_utils import _selector_items
-from mlflow_export_import.client.client_utils import create_mlflow_client
+from mlflow_export_import.client.client_utils import use_client
 from mlflow_export_import.common import io_utils
 from mlflow_export_import.common.capabilities import is_unsupported
 from mlflow_export_import.common.click_options import opt_output_dir, opt_report, opt_use_threads, opt_workers
@@ -23,7 +23,7 @@ def export_prompts(output_dir, prompt_names=None, use_threads=False, mlflow_clie
     """Export all versions of the prompts (None or 'all': every prompt; names, comma string or .txt file).
     Returns {"total_prompts", "successful_exports", "failed_exports"} counted in prompt versions (as the
     reference does), plus "prompts": [{"name", "versions"}], or {"unsupported": True, "reason"}."""
-    client = mlflow_client or create_mlflow_client()
+    client = use_client(mlflow_client)
     report = report if report is not None else Report()
     try:
         check_prompts_supported(client)

@@ -4,7 +4,7 @@ import os
 import click
 
 from mlflow_export_import.bulk.bulk_utils import get_experiment_ids
-from mlflow_export_import.client.client_utils import create_mlflow_client
+from mlflow_export_import.client.client_utils import use_client
 from mlflow_export_import.common import describe_error, io_utils
 from mlflow_export_import.common.capabilities import is_unsupported, unsupported_reason
 from mlflow_export_import.common.click_options import opt_output_dir, opt_report, opt_workers
@@ -20,7 +20,7 @@ TRACES_FILE = "traces.json"
 def export_traces(experiment_ids, output_dir, run_id=None, mlflow_client=None, report=None, workers=None):
     """Export the traces of the experiments ('all', ids or names), or only those of run_id.
     Returns (ok trace ids, failed trace ids)."""
-    client = mlflow_client or create_mlflow_client()
+    client = use_client(mlflow_client)
     report = report if report is not None else Report()
     ok, failed, exp_entries = [], [], []
     for experiment_id in get_experiment_ids(client, experiment_ids):

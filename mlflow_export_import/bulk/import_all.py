@@ -8,7 +8,7 @@ import click
 from mlflow_export_import.bulk.import_evaluation_datasets import import_evaluation_datasets
 from mlflow_export_import.bulk.import_models import import_models, opt_model_rename_file
 from mlflow_export_import.bulk.import_prompts import import_prompts
-from mlflow_export_import.client.client_utils import create_mlflow_client
+from mlflow_export_import.client.client_utils import use_client
 from mlflow_export_import.common.click_options import (
     opt_dry_run, opt_retry_failed,
     bool_option, opt_dst_notebook_dir, opt_experiment_rename_file, opt_import_permissions, opt_import_source_tags,
@@ -25,7 +25,7 @@ def import_all(input_dir, delete_model, delete_prompt=False, delete_dataset=Fals
     """Returns {"duration", "models": <import_models result>, ...prompt and dataset step results}. With
     import_permissions, Databricks permissions are granted (principals renamed by principal_map); with
     dst_notebook_dir, the runs' notebooks go into that workspace folder."""
-    client = mlflow_client or create_mlflow_client()
+    client = use_client(mlflow_client)
     report = report if report is not None else Report()
     id_map = id_map if id_map is not None else IdMap()
     start = time.time()

@@ -5,7 +5,7 @@ import os
 import click
 
 from mlflow_export_import.bulk.export_experiments import EXPERIMENTS_FILE
-from mlflow_export_import.client.client_utils import create_mlflow_client
+from mlflow_export_import.client.client_utils import use_client
 from mlflow_export_import.common import MlflowExportImportException, io_utils
 from mlflow_export_import.common.capabilities import unsupported_reason
 from mlflow_export_import.common.click_options import (
@@ -25,7 +25,7 @@ def import_evaluation_datasets(input_dir, delete_dataset=False, use_threads=Fals
     in the destination), or {"unsupported": True, "reason"}. id_map (kind EXPERIMENTS) maps the experiment
     links of a reference export; failing that, the experiments.json of a sibling experiments/ directory
     (export-all layout) names them."""
-    client = mlflow_client or create_mlflow_client()
+    client = use_client(mlflow_client)
     report = report if report is not None else Report()
     if not os.path.isdir(input_dir):
         raise MlflowExportImportException(f"Input directory '{input_dir}' does not exist", http_status_code=404)

@@ -4,7 +4,7 @@ import os
 import click
 
 from mlflow_export_import.bulk.rename_utils import get_renames, rename
-from mlflow_export_import.client.client_utils import create_mlflow_client
+from mlflow_export_import.client.client_utils import use_client
 from mlflow_export_import.common import MlflowExportImportException, describe_error, io_utils
 from mlflow_export_import.common.click_options import (
     opt_dry_run, opt_retry_failed,
@@ -24,7 +24,7 @@ def import_experiments(input_dir, import_permissions=False, import_source_tags=F
                        experiment_renames=None, use_threads=False, mlflow_client=None, report=None, workers=None,
                        id_map=None, dst_notebook_dir=None, principal_map=None):
     """Returns [(source experiment id, {source run id: destination RunInfo} or None if it failed)]."""
-    client = mlflow_client or create_mlflow_client()
+    client = use_client(mlflow_client)
     report = report if report is not None else Report()
     renames = get_renames(experiment_renames)
     principal_map = get_principal_map(principal_map)

@@ -4,7 +4,7 @@ import os
 import click
 
 from mlflow_export_import.bulk.export_logged_models import LOGGED_MODELS_FILE
-from mlflow_export_import.client.client_utils import create_mlflow_client
+from mlflow_export_import.client.client_utils import use_client
 from mlflow_export_import.common import io_utils
 from mlflow_export_import.common import id_map as id_maps
 from mlflow_export_import.common.click_options import (
@@ -19,7 +19,7 @@ from mlflow_export_import.logged_model.import_logged_model import import_logged_
 def import_logged_models(input_dir, mlflow_client=None, report=None, id_map=None, mlmodel_fix=True, workers=None):
     """Each model goes into the experiment of its source name, linked to the destination copy of its source run
     when an earlier import made one. Returns {source model id: destination model id}."""
-    client = mlflow_client or create_mlflow_client()
+    client = use_client(mlflow_client)
     report = report if report is not None else Report()
     id_map = id_map if id_map is not None else id_maps.IdMap()
     experiments = io_utils.read_file_mlflow(os.path.join(input_dir, LOGGED_MODELS_FILE)).get("experiments") or []

@@ -9,7 +9,7 @@ import click
 from mlflow_export_import.bulk.export_models import MODELS_FILE
 from mlflow_export_import.bulk.import_experiments import import_experiments
 from mlflow_export_import.bulk.rename_utils import get_renames, rename
-from mlflow_export_import.client.client_utils import create_mlflow_client
+from mlflow_export_import.client.client_utils import use_client
 from mlflow_export_import.common import MlflowExportImportException, describe_error, io_utils
 from mlflow_export_import.common import id_map as id_maps
 from mlflow_export_import.common import registry_rules
@@ -35,7 +35,7 @@ def import_models(input_dir, delete_model, import_permissions=False, import_sour
                   report=None, workers=None, id_map=None, dst_notebook_dir=None, principal_map=None):
     """With import_permissions, the experiments' and models' exported Databricks permissions are granted
     (principals renamed by principal_map); with dst_notebook_dir, the runs' notebooks go into that folder."""
-    client = mlflow_client or create_mlflow_client()
+    client = use_client(mlflow_client)
     report = report if report is not None else Report()
     id_map = id_map if id_map is not None else IdMap()
     principal_map = get_principal_map(principal_map)

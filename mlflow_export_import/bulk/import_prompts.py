@@ -4,7 +4,7 @@ import os
 
 import click
 
-from mlflow_export_import.client.client_utils import create_mlflow_client
+from mlflow_export_import.client.client_utils import use_client
 from mlflow_export_import.common import MlflowExportImportException
 from mlflow_export_import.common.click_options import (
     opt_dry_run, opt_retry_failed,
@@ -20,7 +20,7 @@ from mlflow_export_import.prompt.import_prompt import import_prompt_versions, re
 def import_prompts(input_dir, delete_prompt=False, use_threads=False, mlflow_client=None, report=None, workers=None):
     """Returns {"total_prompts", "successful_imports", "skipped_imports", "failed_imports"} counted in prompt
     versions (skipped: already in the destination), or {"unsupported": True, "reason"}."""
-    client = mlflow_client or create_mlflow_client()
+    client = use_client(mlflow_client)
     report = report if report is not None else Report()
     try:
         check_prompts_supported(client)

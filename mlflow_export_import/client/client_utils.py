@@ -62,6 +62,14 @@ def create_dbx_client(mlflow_client):
     return RestClient(uri, "databricks")
 
 
+def use_client(mlflow_client=None):
+    """The client a Python caller passed (a notebook's own MlflowClient), made to run each call in its side's
+    scope as ours do, or one for $MLFLOW_TRACKING_URI."""
+    if mlflow_client is None:
+        return create_mlflow_client()
+    return scope.scoped_client(mlflow_client)
+
+
 class _Uris:
     def __init__(self, tracking_uri, registry_uri):
         self.tracking_uri, self._registry_uri = tracking_uri, registry_uri

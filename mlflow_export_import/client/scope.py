@@ -196,7 +196,9 @@ class ScopedClient:
 
 
 def scoped_client(client):
-    """The client itself when its side needs no settings, else a ScopedClient."""
+    """The client itself when its side needs no settings or it is scoped already, else a ScopedClient."""
+    if isinstance(client, ScopedClient):
+        return client
     key = scope_key(client.tracking_uri, getattr(client, "_registry_uri", None))
     return ScopedClient(client, key) if key is not None else client
 

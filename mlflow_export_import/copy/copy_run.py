@@ -6,7 +6,7 @@ import tempfile
 import click
 from mlflow.exceptions import MlflowException
 
-from mlflow_export_import.client.client_utils import ReadOnlyClient, create_mlflow_client
+from mlflow_export_import.client.client_utils import ReadOnlyClient, use_client
 from mlflow_export_import.common import MlflowExportImportException, describe_error
 from mlflow_export_import.common.click_options import opt_dry_run, opt_report
 from mlflow_export_import.common.cli_utils import command
@@ -28,8 +28,8 @@ def copy(src_run_id, dst_experiment_name, src_mlflow_uri=None, dst_mlflow_uri=No
 
 
 def _copy(src_run_id, dst_experiment_name, src_client=None, dst_client=None, report=None):
-    src_client = src_client or create_mlflow_client()
-    dst_client = dst_client or create_mlflow_client()
+    src_client = use_client(src_client)
+    dst_client = use_client(dst_client)
     report = report if report is not None else Report()
     src_run = get_run(src_client, src_run_id)
     experiment_id = copy_utils.create_experiment(dst_client, dst_experiment_name)

@@ -5,7 +5,7 @@ from mlflow.exceptions import MlflowException
 from mlflow.utils.rest_utils import http_request
 from mlflow.utils.uri import is_databricks_uri
 
-from mlflow_export_import.client.client_utils import create_mlflow_client
+from mlflow_export_import.client.client_utils import use_client
 from mlflow_export_import.common import MlflowExportImportException, io_utils
 from mlflow_export_import.common import capabilities
 from mlflow_export_import.common.capabilities import unsupported_reason
@@ -26,7 +26,7 @@ class DatasetsUnsupported(capabilities.Unsupported):
 
 def export_evaluation_dataset(output_dir, dataset_name=None, dataset_id=None, mlflow_client=None, report=None):
     """Export the dataset named dataset_name or with dataset_id into output_dir. Returns the dataset or None."""
-    client = mlflow_client or create_mlflow_client()
+    client = use_client(mlflow_client)
     report = report if report is not None else Report()
     if not dataset_name and not dataset_id:
         raise MlflowExportImportException("Give a dataset name or a dataset id", http_status_code=400)

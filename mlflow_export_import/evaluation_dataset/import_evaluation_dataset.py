@@ -6,7 +6,7 @@ import os
 
 import click
 
-from mlflow_export_import.client.client_utils import create_mlflow_client
+from mlflow_export_import.client.client_utils import use_client
 from mlflow_export_import.common import MlflowExportImportException, io_utils
 from mlflow_export_import.common import id_map as id_maps
 from mlflow_export_import.common.click_options import opt_dry_run, bool_option, opt_input_dir, opt_report
@@ -24,7 +24,7 @@ def import_evaluation_dataset(input_dir, dataset_name=None, delete_dataset=False
     """Import input_dir/evaluation_dataset.json, as dataset_name if given. Returns (name, dataset_id), or None
     on failure. id_map (kind EXPERIMENTS) or experiment_names ({source id: name}) name the experiments of a
     reference export, which has only source ids."""
-    client = mlflow_client or create_mlflow_client()
+    client = use_client(mlflow_client)
     report = report if report is not None else Report()
     path = os.path.join(input_dir, DATASET_FILE)
     obj_id = dataset_name or input_dir

@@ -6,7 +6,7 @@ from mlflow.entities import ViewType
 
 from mlflow_export_import.bulk.export_logged_models import export_experiment_logged_models
 from mlflow_export_import.bulk.export_traces import export_experiment_traces
-from mlflow_export_import.client.client_utils import create_mlflow_client
+from mlflow_export_import.client.client_utils import use_client
 from mlflow_export_import.common import describe_error, io_utils
 from mlflow_export_import.common.click_options import (
     opt_check_nested_runs, opt_experiment, opt_export_deleted_runs, opt_export_permissions, opt_notebook_formats,
@@ -35,7 +35,7 @@ def export_experiment(experiment_id_or_name, output_dir, run_ids=None, export_pe
                       workers=None):
     """Export the experiment and its runs (all, the listed run_ids, or those started in
     [run_start_time, runs_until), UTC). Returns (num_ok_runs, num_failed_runs)."""
-    client = mlflow_client or create_mlflow_client()
+    client = use_client(mlflow_client)
     report = report if report is not None else Report()
     exp = get_experiment(client, experiment_id_or_name)
     start_ms = utc_str_to_millis(run_start_time) if run_start_time else None

@@ -7,7 +7,7 @@ import click
 from mlflow.entities import ViewType
 
 from mlflow_export_import.client import uris
-from mlflow_export_import.client.client_utils import create_mlflow_client
+from mlflow_export_import.client.client_utils import use_client
 from mlflow_export_import.common import MlflowExportImportException, describe_error, io_utils
 from mlflow_export_import.common.io_utils import redact_uri
 from mlflow_export_import.common import id_map as id_maps
@@ -47,7 +47,7 @@ def import_experiment(experiment_name, input_dir, import_source_tags=False, impo
     models and traces imported are recorded in id_map when one is given. With import_permissions, the
     experiment's exported Databricks permissions are granted (principals renamed by principal_map: a dict or a
     file of 'old,new' lines); with dst_notebook_dir, the runs' exported notebooks go into that workspace folder."""
-    client = mlflow_client or create_mlflow_client()
+    client = use_client(mlflow_client)
     report = report if report is not None else Report()
     mlflow_attr = io_utils.read_file_mlflow(os.path.join(input_dir, EXPERIMENT_FILE))
     if not isinstance(mlflow_attr.get("experiment"), dict):

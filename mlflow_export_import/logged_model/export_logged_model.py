@@ -5,7 +5,7 @@ import shutil
 import click
 from mlflow.store.artifact.artifact_repository_registry import get_artifact_repository
 
-from mlflow_export_import.client.client_utils import create_mlflow_client
+from mlflow_export_import.client.client_utils import use_client
 from mlflow_export_import.client.scope import side_scope
 from mlflow_export_import.common import describe_error, io_utils
 from mlflow_export_import.common.capabilities import is_unsupported, unsupported_reason
@@ -24,7 +24,7 @@ _logger = get_logger(__name__)
 
 def export_logged_model(model_id, output_dir, mlflow_client=None, report=None):
     """Export the logged model into output_dir. Returns the LoggedModel, or None if it failed."""
-    client = mlflow_client or create_mlflow_client()
+    client = use_client(mlflow_client)
     report = report if report is not None else Report()
     try:
         return export_logged_model_entity(client, client.get_logged_model(model_id), output_dir, report)

@@ -14,7 +14,7 @@ from contextlib import contextmanager
 import click
 from mlflow.entities import LoggedModelInput, LoggedModelOutput, LoggedModelStatus, Metric
 
-from mlflow_export_import.client.client_utils import create_mlflow_client
+from mlflow_export_import.client.client_utils import use_client
 from mlflow_export_import.common import MlflowExportImportException, describe_error, io_utils
 from mlflow_export_import.common import id_map as id_maps
 from mlflow_export_import.common import capabilities
@@ -46,7 +46,7 @@ def import_logged_model(input_dir, experiment_name, run_id=None, mlmodel_fix=Tru
     input when model_type == "input", else as an output at `step`. `run_id_map` ({src run id: dst run id})
     maps its source run and its metrics' runs. Returns the destination LoggedModel (None if it failed; the
     reason is in the report)."""
-    client = mlflow_client or create_mlflow_client()
+    client = use_client(mlflow_client)
     report = report if report is not None else Report()
     run_id_map = dict(run_id_map or {})
     try:

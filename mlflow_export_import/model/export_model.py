@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 
 import click
 
-from mlflow_export_import.client.client_utils import create_mlflow_client
+from mlflow_export_import.client.client_utils import use_client
 from mlflow_export_import.common import MlflowExportImportException, UsageError, describe_error, io_utils
 from mlflow_export_import.common import model_utils
 from mlflow_export_import.common.click_options import (
@@ -44,7 +44,7 @@ def export_model(model_name, output_dir, stages=None, versions=None, export_late
                  notebook_formats=None, mlflow_client=None, report=None, export_runs=True):
     """Export the model and (unless export_runs is False: bulk exports write runs under experiments/) the
     runs of its versions. Returns (True, model_name), or (False, model_name) if the model failed."""
-    client = mlflow_client or create_mlflow_client()
+    client = use_client(mlflow_client)
     report = report if report is not None else Report()
     opts = Options(_normalize_stages(stages), [str(v) for v in string_to_list(versions)], export_latest_versions,
                    export_deleted_runs, export_version_model, export_permissions, notebook_formats)

@@ -10,7 +10,7 @@ import os
 import click
 from mlflow.exceptions import MlflowException
 
-from mlflow_export_import.client.client_utils import create_mlflow_client
+from mlflow_export_import.client.client_utils import use_client
 from mlflow_export_import.common import MlflowExportImportException, describe_error, io_utils
 from mlflow_export_import.common import model_utils, registry_rules
 from mlflow_export_import.common.click_options import (
@@ -54,7 +54,7 @@ def import_model(model_name, experiment_name, input_dir, delete_model=False, imp
     """Import the model exported in input_dir as model_name; the versions' runs go into experiment_name.
     With import_permissions, the model's exported Databricks permissions are granted (principals renamed by
     principal_map). Returns the exported model dict."""
-    client = mlflow_client or create_mlflow_client()
+    client = use_client(mlflow_client)
     report = report if report is not None else Report()
     importer = ModelImporter(client, import_permissions=import_permissions, import_source_tags=import_source_tags,
                              principal_map=principal_map)
@@ -79,7 +79,7 @@ def read_model(input_dir):
 class BaseModelImporter:
     def __init__(self, mlflow_client=None, import_permissions=False, import_source_tags=False,
                  await_creation_for=None, principal_map=None):
-        self.client = mlflow_client or create_mlflow_client()
+        self.client = use_client(mlflow_client)
         self.import_permissions = import_permissions
         self.import_source_tags = import_source_tags
         self.principal_map = get_principal_map(principal_map)

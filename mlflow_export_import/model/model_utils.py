@@ -55,8 +55,8 @@ def _extract_model_id(source):
 def _get_logged_model_artifact_path(model_id, mlflow_client=None):
     """Where the logged model's files are (its artifact_location), asked of mlflow_client (default: a client for
     $MLFLOW_TRACKING_URI; the reference always uses the default client)."""
-    from mlflow_export_import.client.client_utils import create_mlflow_client
-    client = mlflow_client or create_mlflow_client()
+    from mlflow_export_import.client.client_utils import use_client
+    client = use_client(mlflow_client)
     return client.get_logged_model(model_id).artifact_location
 
 

@@ -6,7 +6,7 @@ import os
 import click
 from mlflow.exceptions import MlflowException
 
-from mlflow_export_import.client.client_utils import create_mlflow_client
+from mlflow_export_import.client.client_utils import use_client
 from mlflow_export_import.common import MlflowExportImportException, io_utils, is_not_found
 from mlflow_export_import.common import model_utils
 from mlflow_export_import.common.click_options import (
@@ -29,7 +29,7 @@ def export_model_version(model_name, version, output_dir, export_version_model=F
                          skip_download_run_artifacts=False, export_permissions=False, notebook_formats=None,
                          mlflow_client=None, report=None):
     """Returns the source ModelVersion."""
-    client = mlflow_client or create_mlflow_client()
+    client = use_client(mlflow_client)
     report = report if report is not None else Report()
     model_dct = model_utils.get_registered_model(client, model_name)
     vr = get_model_version(client, model_name, version)

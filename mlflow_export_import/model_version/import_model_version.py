@@ -6,7 +6,7 @@ import time
 import click
 from mlflow.exceptions import MlflowException
 
-from mlflow_export_import.client.client_utils import create_mlflow_client
+from mlflow_export_import.client.client_utils import use_client
 from mlflow_export_import.common import MlflowExportImportException, describe_error, io_utils
 from mlflow_export_import.common import model_utils, registry_rules
 from mlflow_export_import.common.click_options import (
@@ -38,7 +38,7 @@ def import_model_version(model_name, experiment_name, input_dir, create_model=Fa
     """Import the version exported in input_dir as a new version of model_name; its run goes into
     experiment_name. With import_permissions, the exported model's Databricks permissions are granted on model_name
     (principals renamed by principal_map). Returns the destination ModelVersion."""
-    client = mlflow_client or create_mlflow_client()
+    client = use_client(mlflow_client)
     report = report if report is not None else Report()
     registry_rules.check_model_names(client, [model_name])
     src_vr = read_version(input_dir)

@@ -6,7 +6,7 @@ from mlflow.exceptions import MlflowException
 from mlflow.prompt.constants import PROMPT_EXPERIMENT_IDS_TAG_KEY
 from mlflow.prompt.registry_utils import is_prompt_supported_registry
 
-from mlflow_export_import.client.client_utils import create_mlflow_client
+from mlflow_export_import.client.client_utils import use_client
 from mlflow_export_import.common import MlflowExportImportException, io_utils
 from mlflow_export_import.common import capabilities
 from mlflow_export_import.common.click_options import opt_output_dir, opt_report
@@ -26,7 +26,7 @@ class PromptsUnsupported(capabilities.Unsupported):
 
 def export_prompt(prompt_name, prompt_version, output_dir, mlflow_client=None, report=None):
     """Export one version of a prompt into output_dir/prompt.json. Returns the PromptVersion, or None."""
-    client = mlflow_client or create_mlflow_client()
+    client = use_client(mlflow_client)
     report = report if report is not None else Report()
     obj_id = f"{prompt_name}/v{prompt_version}"
     try:
@@ -93,7 +93,7 @@ def _get_prompt_safe(prompt_name, prompt_version, mlflow_client=None):
     """The prompt version, or None when it does not exist (reference API; the reference tries three fluent
     calls against the global tracking URI, this asks mlflow_client, default: a client for
     $MLFLOW_TRACKING_URI)."""
-    client = mlflow_client or create_mlflow_client()
+    client = use_client(mlflow_client)
     try:
         return get_prompt_version(client, prompt_name, prompt_version)
     except MlflowExportImportException as ex:

@@ -8,7 +8,7 @@ import click
 from mlflow.exceptions import MlflowException
 from mlflow.prompt.constants import PROMPT_EXPERIMENT_IDS_TAG_KEY
 
-from mlflow_export_import.client.client_utils import create_mlflow_client
+from mlflow_export_import.client.client_utils import use_client
 from mlflow_export_import.client.scope import scoped_object
 from mlflow_export_import.common import MlflowExportImportException, io_utils
 from mlflow_export_import.common.click_options import opt_dry_run, bool_option, opt_input_dir, opt_report
@@ -28,7 +28,7 @@ _logger = get_logger(__name__)
 def import_prompt(input_dir, prompt_name=None, delete_prompt=False, mlflow_client=None, report=None):
     """Import the prompt version of input_dir/prompt.json, as prompt_name if given.
     Returns (name, version) when created, (name, None) when the version was already there, None on failure."""
-    client = mlflow_client or create_mlflow_client()
+    client = use_client(mlflow_client)
     report = report if report is not None else Report()
     path = os.path.join(input_dir, PROMPT_FILE)
     try:

@@ -4,7 +4,7 @@ import shutil
 
 import click
 
-from mlflow_export_import.client.client_utils import create_mlflow_client
+from mlflow_export_import.client.client_utils import use_client
 from mlflow_export_import.common import describe_error, io_utils
 from mlflow_export_import.common.click_options import opt_notebook_formats, opt_output_dir, opt_report, opt_run_id
 from mlflow_export_import.common.cli_utils import command, mk_client
@@ -25,7 +25,7 @@ def export_run(run_id, output_dir, export_deleted_runs=False, skip_download_run_
                notebook_formats=None, raise_exception=False, mlflow_client=None, export_logged_models=False,
                report=None):
     """Export the run into output_dir. Returns the source Run, or None if it was skipped or failed."""
-    client = mlflow_client or create_mlflow_client()
+    client = use_client(mlflow_client)
     report = report if report is not None else Report()
     try:
         run = client.get_run(run_id)

@@ -9,7 +9,7 @@ import click
 from mlflow.entities import Dataset, DatasetInput, InputTag, RunStatus, ViewType
 from mlflow.exceptions import MlflowException
 
-from mlflow_export_import.client.client_utils import create_mlflow_client
+from mlflow_export_import.client.client_utils import use_client
 from mlflow_export_import.common import MlflowExportImportException, describe_error, io_utils
 from mlflow_export_import.common.click_options import (
     opt_dry_run,
@@ -41,7 +41,7 @@ def import_run(input_dir, experiment_name, import_source_tags=False, dst_noteboo
     """Import the run exported in input_dir into experiment_name (created if missing).
     Returns (destination Run, source parent run id or None). A parent already imported into that
     experiment is linked; otherwise the source parent id is kept as a lineage tag."""
-    client = mlflow_client or create_mlflow_client()
+    client = use_client(mlflow_client)
     run_dct = read_run(input_dir)
     experiment_id, _ = set_experiment(client, experiment_name)
     src_parent_id = run_dct["tags"].get(MLFLOW_PARENT_RUN_ID)

@@ -3,7 +3,7 @@ import json
 
 import click
 
-from mlflow_export_import.client.client_utils import create_mlflow_client
+from mlflow_export_import.client.client_utils import use_client
 from mlflow_export_import.common.cli_utils import mk_client
 from mlflow_export_import.common.click_options import opt_report
 from mlflow_export_import.tools.click_options import opt_model_uri, opt_use_get_model_info
@@ -13,7 +13,7 @@ from mlflow_export_import.tools.tools_utils import tool_command
 
 def get_signature(model_uri, output_file=None, use_get_model_info=False, mlflow_client=None):
     """The signature of the model (dict, or None when it has none), also written as JSON to output_file."""
-    client = mlflow_client or create_mlflow_client()
+    client = use_client(mlflow_client)
     signature = get_model_signature(model_uri, use_get_model_info, mlflow_client=client)
     if output_file:
         with open(output_file, "w") as f:

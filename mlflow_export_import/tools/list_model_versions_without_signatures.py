@@ -7,7 +7,7 @@ from contextlib import nullcontext
 import click
 import pandas as pd
 
-from mlflow_export_import.client.client_utils import create_mlflow_client
+from mlflow_export_import.client.client_utils import use_client
 from mlflow_export_import.common import describe_error
 from mlflow_export_import.common.cli_utils import mk_client
 from mlflow_export_import.common.click_options import opt_report, opt_workers
@@ -28,7 +28,7 @@ def as_pandas_df(filter, use_get_model_info=False, mlflow_client=None, workers=N
     """A DataFrame of the versions matching `filter` (None: all) that have no signature, with columns
     model, version, run_id, error (why the signature could not be read, else ""), sorted by model, then
     newest version first."""
-    client = mlflow_client or create_mlflow_client()
+    client = use_client(mlflow_client)
     report = report if report is not None else Report("list-model-versions-without-signatures")
     facts = getattr(report, "facts", {})
     counts = {"checked": 0, "with": 0, "without": 0, "unreadable": 0}

@@ -3,7 +3,7 @@ in the MLmodel file of the model's artifacts. A registered version gets it in it
 logged model it was registered from."""
 import click
 
-from mlflow_export_import.client.client_utils import create_mlflow_client
+from mlflow_export_import.client.client_utils import use_client
 from mlflow_export_import.common.cli_utils import mk_client
 from mlflow_export_import.common.click_options import bool_option, opt_report
 from mlflow_export_import.common.logging_utils import get_logger
@@ -30,7 +30,7 @@ def set_signature(model_uri, input_file, output_file, overwrite_signature, mlflo
 
 def apply_signature(model_uri, signature, overwrite_signature=False, mlflow_client=None, report=None,
                     has_outputs=True):
-    client = mlflow_client or create_mlflow_client()
+    client = use_client(mlflow_client)
     location, previous, written = set_model_signature(client, model_uri, signature, overwrite_signature)
     facts = getattr(report, "facts", {})
     facts["model"] = model_uri

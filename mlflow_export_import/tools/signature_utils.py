@@ -15,7 +15,7 @@ import urllib.parse
 import yaml
 from mlflow.exceptions import MlflowException
 
-from mlflow_export_import.client.client_utils import create_mlflow_client
+from mlflow_export_import.client.client_utils import use_client
 from mlflow_export_import.common import MlflowExportImportException, describe_error
 from mlflow_export_import.common.io_utils import redact_uri
 from mlflow_export_import.common.logging_utils import get_logger
@@ -35,7 +35,7 @@ def get_model_signature(model_uri, use_get_model_info=False, mlflow_client=None)
     """The signature of the model at `model_uri` as a dict {"inputs": [...], "outputs": [...], "params": ...}
     (each field JSON-decoded), or None when the model has none. By default only the MLmodel file is read;
     with use_get_model_info, mlflow.models.get_model_info reads it."""
-    client = mlflow_client or create_mlflow_client()
+    client = use_client(mlflow_client)
     if use_get_model_info:
         return to_json_signature(_signature_from_model_info(client, model_uri))
     return to_json_signature(read_mlmodel(client, model_uri).get("signature"))

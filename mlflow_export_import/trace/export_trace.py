@@ -11,7 +11,7 @@ from mlflow.store.artifact.artifact_repository_registry import get_artifact_repo
 from mlflow.tracing.constant import SpansLocation, TraceTagKey
 from mlflow.tracing.utils.artifact_utils import get_artifact_uri_for_trace
 
-from mlflow_export_import.client.client_utils import create_mlflow_client
+from mlflow_export_import.client.client_utils import use_client
 from mlflow_export_import.client.scope import scoped_object, side_scope
 from mlflow_export_import.common import describe_error, io_utils
 from mlflow_export_import.common.capabilities import is_unsupported, unsupported_reason
@@ -31,7 +31,7 @@ _logger = get_logger(__name__)
 
 def export_trace(request_id, output_dir, mlflow_client=None, report=None):
     """Export the trace into output_dir. Returns the Trace, or None if it failed."""
-    client = mlflow_client or create_mlflow_client()
+    client = use_client(mlflow_client)
     report = report if report is not None else Report()
     try:
         return export_trace_entity(client, request_id, output_dir, report)

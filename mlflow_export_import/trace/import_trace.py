@@ -19,7 +19,7 @@ from mlflow.store.artifact.artifact_repository_registry import get_artifact_repo
 from mlflow.tracing.constant import SpansLocation, TraceTagKey
 from mlflow.tracing.utils.artifact_utils import get_artifact_uri_for_trace
 
-from mlflow_export_import.client.client_utils import create_mlflow_client
+from mlflow_export_import.client.client_utils import use_client
 from mlflow_export_import.client import uris
 from mlflow_export_import.client.scope import scoped_object, side_scope
 from mlflow_export_import.common import MlflowExportImportException, describe_error, io_utils
@@ -48,7 +48,7 @@ def import_trace(input_dir, experiment_name, run_id=None, mlflow_client=None, re
     """Import the trace exported in input_dir into experiment_name (created if missing), linked to the
     destination run `run_id`, or to the destination copy of its source run found in `run_id_map`.
     Returns the destination TraceInfo (None if it failed; the reason is in the report)."""
-    client = mlflow_client or create_mlflow_client()
+    client = use_client(mlflow_client)
     report = report if report is not None else Report()
     try:
         read_trace(input_dir)  # an unreadable export fails before the experiment is created
