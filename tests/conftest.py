@@ -33,6 +33,21 @@ def restore_global_mlflow_uris():
             os.environ[key] = value
 
 
+@pytest.fixture(autouse=True, scope="module")
+def restore_global_mlflow_uris_per_module():
+    """The same for module-scoped fixtures, which run outside any one test."""
+    import mlflow
+    saved_env = {k: os.environ.get(k) for k in ("MLFLOW_TRACKING_URI", "MLFLOW_REGISTRY_URI")}
+    yield
+    mlflow.set_tracking_uri(None)
+    mlflow.set_registry_uri(None)
+    for key, value in saved_env.items():
+        if value is None:
+            os.environ.pop(key, None)
+        else:
+            os.environ[key] = value
+
+
 @pytest.fixture(scope="session")
 def servers_dir(tmp_path_factory):
     return str(tmp_path_factory.mktemp("servers"))

@@ -16,13 +16,21 @@ from tests.workload import T0
 
 @contextmanager
 def tracking_uri(uri):
-    old_uri, old_async = mlflow.get_tracking_uri(), os.environ.get("MLFLOW_ENABLE_ASYNC_TRACE_LOGGING")
+    """MLflow's global tracking URI set to uri for the block, then put back as it was: the raw global (not
+    get_tracking_uri(), whose default set again would also set $MLFLOW_TRACKING_URI) and the variable."""
+    from mlflow.tracking._tracking_service import utils as tracking_utils
+    old_uri, old_env = tracking_utils._tracking_uri, os.environ.get("MLFLOW_TRACKING_URI")
+    old_async = os.environ.get("MLFLOW_ENABLE_ASYNC_TRACE_LOGGING")
     os.environ["MLFLOW_ENABLE_ASYNC_TRACE_LOGGING"] = "false"
     mlflow.set_tracking_uri(uri)
     try:
         yield
     finally:
         mlflow.set_tracking_uri(old_uri)
+        if old_env is None:
+            os.environ.pop("MLFLOW_TRACKING_URI", None)
+        else:
+            os.environ["MLFLOW_TRACKING_URI"] = old_env
         if old_async is None:
             os.environ.pop("MLFLOW_ENABLE_ASYNC_TRACE_LOGGING", None)
         else:
