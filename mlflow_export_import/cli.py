@@ -52,7 +52,8 @@ class LazyGroup(click.Group):
     def get_command(self, ctx, name):
         if name not in COMMANDS:
             return None
-        return importlib.import_module(f"mlflow_export_import.{COMMANDS[name]}").main
+        from mlflow_export_import.launcher import with_defaults_shown
+        return with_defaults_shown(importlib.import_module(f"mlflow_export_import.{COMMANDS[name]}").main)
 
     def format_commands(self, ctx, formatter):
         """Names only: each command's summary would import its module, and with it MLflow (seconds, for help)."""

@@ -57,7 +57,23 @@ def __getattr__(attr):
     name = attr.replace("_", "-")
     if name not in SCRIPTS:
         raise AttributeError(attr)
-    return lambda: run(name)
+    return LazyScript(name)
+
+
+class LazyScript:
+    """Called without arguments (as a console script): run(name). Anything else (CliRunner, `.params`, `.main`)
+    goes to the click command itself, imported then."""
+
+    def __init__(self, name):
+        self.name = name
+
+    def __call__(self, *args, **kwargs):
+        if args or kwargs:
+            return command(self.name)(*args, **kwargs)
+        return run(self.name)
+
+    def __getattr__(self, attr):
+        return getattr(command(self.name), attr)
 
 
 def run(name):
@@ -70,7 +86,13 @@ def run(name):
 
 
 def command(name):
-    return importlib.import_module(f"mlflow_export_import.{SCRIPTS[name]}").main
+    return with_defaults_shown(importlib.import_module(f"mlflow_export_import.{SCRIPTS[name]}").main)
+
+
+def with_defaults_shown(cmd):
+    """Every option's default in --help, whatever the command module says."""
+    cmd.context_settings.setdefault("show_default", True)
+    return cmd
 
 
 def cached_help(name):
