@@ -17,15 +17,26 @@ os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
 os.environ.pop("MLFLOW_TRACKING_URI", None)
 
 
+# MLflow's fluent API keeps these in the environment too (set_tracking_uri, set_experiment): a test that sets them
+# must not hand them to later tests, nor to the subprocesses those start (populate.py, the CLI).
+GLOBAL_ENV = ("MLFLOW_TRACKING_URI", "MLFLOW_REGISTRY_URI", "MLFLOW_EXPERIMENT_ID", "MLFLOW_EXPERIMENT_NAME")
+
+
+def _forget_active_experiment():
+    from mlflow.tracking import fluent
+    fluent._active_experiment_id = None
+
+
 @pytest.fixture(autouse=True)
 def restore_global_mlflow_uris():
     """count.py's census (and MLflow fluent calls in checks) set MLflow's global tracking/registry URIs and
     their environment variables; a later test must not inherit a server that has been stopped since."""
     import mlflow
-    saved_env = {k: os.environ.get(k) for k in ("MLFLOW_TRACKING_URI", "MLFLOW_REGISTRY_URI")}
+    saved_env = {k: os.environ.get(k) for k in GLOBAL_ENV}
     yield
     mlflow.set_tracking_uri(None)
     mlflow.set_registry_uri(None)
+    _forget_active_experiment()
     for key, value in saved_env.items():
         if value is None:
             os.environ.pop(key, None)
@@ -37,10 +48,11 @@ def restore_global_mlflow_uris():
 def restore_global_mlflow_uris_per_module():
     """The same for module-scoped fixtures, which run outside any one test."""
     import mlflow
-    saved_env = {k: os.environ.get(k) for k in ("MLFLOW_TRACKING_URI", "MLFLOW_REGISTRY_URI")}
+    saved_env = {k: os.environ.get(k) for k in GLOBAL_ENV}
     yield
     mlflow.set_tracking_uri(None)
     mlflow.set_registry_uri(None)
+    _forget_active_experiment()
     for key, value in saved_env.items():
         if value is None:
             os.environ.pop(key, None)

@@ -101,7 +101,7 @@ def acting_as(profile, registry_scheme="databricks"):
     """MLflow's fluent API and its Databricks artifact repository working for `profile` (test set-up only: the
     tool itself never changes these)."""
     saved = {k: os.environ.get(k) for k in ("DATABRICKS_CONFIG_PROFILE", "MLFLOW_TRACKING_URI",
-                                            "MLFLOW_REGISTRY_URI")}
+                                            "MLFLOW_REGISTRY_URI", "MLFLOW_EXPERIMENT_ID")}
     os.environ["DATABRICKS_CONFIG_PROFILE"] = profile
     mlflow.set_tracking_uri(f"databricks://{profile}")
     mlflow.set_registry_uri(f"{registry_scheme}://{profile}")
