@@ -45,6 +45,12 @@ COMMANDS = {
 }
 
 
+def with_defaults_shown(cmd):
+    """Every option's default in --help, whatever the command module says."""
+    cmd.context_settings.setdefault("show_default", True)
+    return cmd
+
+
 class LazyGroup(click.Group):
     def list_commands(self, ctx):
         return sorted(COMMANDS)
@@ -52,7 +58,6 @@ class LazyGroup(click.Group):
     def get_command(self, ctx, name):
         if name not in COMMANDS:
             return None
-        from mlflow_export_import.launcher import with_defaults_shown
         return with_defaults_shown(importlib.import_module(f"mlflow_export_import.{COMMANDS[name]}").main)
 
     def format_commands(self, ctx, formatter):
