@@ -37,19 +37,26 @@ class MlflowServer:
         return start_all([self], timeout)[0]
 
     def launch(self, template_db=None):
-        os.makedirs(os.path.join(self.dir, "artifacts"), exist_ok=True)
+        os.makedirs(self.dir, exist_ok=True)
         db = os.path.join(self.dir, "mlflow.db")
         if template_db and os.path.exists(template_db) and not os.path.exists(db):
             shutil.copy(template_db, db)
         self.port = self.port or free_port()
-        env = dict(os.environ, MLFLOW_SERVER_ENABLE_JOB_EXECUTION="false")
-        env.pop("MLFLOW_TRACKING_URI", None)
         self.log = open(os.path.join(self.dir, "server.log"), "ab")
         self.proc = subprocess.Popen(
-            [MLFLOW_BIN, "server", "--backend-store-uri", f"sqlite:///{self.dir}/mlflow.db",
-             "--artifacts-destination", os.path.join(self.dir, "artifacts"),
+            [MLFLOW_BIN, "server", "--backend-store-uri", f"sqlite:///{db}", *self.artifact_args(),
              "--host", "127.0.0.1", "--port", str(self.port), "--workers", "1"],
-            stdout=self.log, stderr=subprocess.STDOUT, env=env, start_new_session=True)
+            stdout=self.log, stderr=subprocess.STDOUT, env=self.server_env(), start_new_session=True)
+
+    def artifact_args(self):
+        """Where the server keeps artifacts: proxied, in a folder of its own (fakes of platforms override)."""
+        os.makedirs(os.path.join(self.dir, "artifacts"), exist_ok=True)
+        return ["--artifacts-destination", os.path.join(self.dir, "artifacts")]
+
+    def server_env(self):
+        env = dict(os.environ, MLFLOW_SERVER_ENABLE_JOB_EXECUTION="false")
+        env.pop("MLFLOW_TRACKING_URI", None)
+        return env
 
     def wait_healthy(self, timeout):
         deadline = time.time() + timeout

@@ -58,9 +58,7 @@ import json
 import os
 import posixpath
 import re
-import shutil
 import socket
-import subprocess
 import threading
 import time
 import urllib.parse
@@ -68,7 +66,7 @@ import zipfile
 from email.utils import formatdate
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-from tests.servers import MLFLOW_BIN, MlflowServer, free_port
+from tests.servers import MlflowServer
 
 DBFS_ARTIFACT_ROOT = "dbfs:/databricks/mlflow-tracking"
 MAX_EXPORT_BYTES = 10 * 1024 * 1024  # the documented limit of /api/2.0/workspace/export
@@ -148,20 +146,8 @@ def write_databrickscfg(path, profiles, retry_timeout_seconds=5):
 class _TrackingServer(MlflowServer):
     """`mlflow server` that hands out Databricks-style `dbfs:/databricks/mlflow-tracking/...` artifact locations."""
 
-    def launch(self, template_db=None):
-        os.makedirs(self.dir, exist_ok=True)
-        db = os.path.join(self.dir, "mlflow.db")
-        if template_db and os.path.exists(template_db) and not os.path.exists(db):
-            shutil.copy(template_db, db)
-        self.port = self.port or free_port()
-        env = dict(os.environ, MLFLOW_SERVER_ENABLE_JOB_EXECUTION="false")
-        env.pop("MLFLOW_TRACKING_URI", None)
-        self.log = open(os.path.join(self.dir, "server.log"), "ab")
-        self.proc = subprocess.Popen(
-            [MLFLOW_BIN, "server", "--backend-store-uri", f"sqlite:///{self.dir}/mlflow.db",
-             "--default-artifact-root", DBFS_ARTIFACT_ROOT, "--no-serve-artifacts",
-             "--host", "127.0.0.1", "--port", str(self.port), "--workers", "1"],
-            stdout=self.log, stderr=subprocess.STDOUT, env=env, start_new_session=True)
+    def artifact_args(self):
+        return ["--default-artifact-root", DBFS_ARTIFACT_ROOT, "--no-serve-artifacts"]
 
     def stop(self):
         super().stop()

@@ -27,8 +27,6 @@ import http.client
 import json
 import os
 import re
-import shutil
-import subprocess
 import threading
 import time
 import uuid
@@ -39,7 +37,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import urlsplit
 
 from tests.fakes.s3 import DUMMY_AWS_ENV
-from tests.servers import MLFLOW_BIN, MlflowServer, free_port
+from tests.servers import MlflowServer
 
 TRACKING_SERVER = "mlflow-tracking-server"
 MLFLOW_APP = "mlflow-app"
@@ -106,21 +104,14 @@ class SageMakerTrackingServer(MlflowServer):
     def artifact_root(self):
         return f"s3://{self.bucket}/"
 
-    def launch(self, template_db=None):
-        os.makedirs(self.dir, exist_ok=True)
-        db = os.path.join(self.dir, "mlflow.db")
-        if template_db and os.path.exists(template_db) and not os.path.exists(db):
-            shutil.copy(template_db, db)
-        self.port = self.port or free_port()
+    def artifact_args(self):
+        return ["--default-artifact-root", self.artifact_root, "--no-serve-artifacts"]
+
+    def server_env(self):
         env = {k: v for k, v in os.environ.items()
                if not k.startswith(("AWS_", "SAGEMAKER_")) and k not in ("MLFLOW_TRACKING_URI", "MLFLOW_REGISTRY_URI")}
         env.update(self.aws_env, MLFLOW_S3_ENDPOINT_URL=self.s3_url, MLFLOW_SERVER_ENABLE_JOB_EXECUTION="false")
-        self.log = open(os.path.join(self.dir, "server.log"), "ab")
-        self.proc = subprocess.Popen(
-            [MLFLOW_BIN, "server", "--backend-store-uri", f"sqlite:///{db}",
-             "--default-artifact-root", self.artifact_root, "--no-serve-artifacts",
-             "--host", "127.0.0.1", "--port", str(self.port), "--workers", "1"],
-            stdout=self.log, stderr=subprocess.STDOUT, env=env, start_new_session=True)
+        return env
 
 
 class _Reject(Exception):
