@@ -165,7 +165,7 @@ def global_uris_scope(client):
     """MLflow's global tracking and registry URIs (and their environment variables) set to the client's for
     the block, with the side's other settings: for the few MLflow functions that take no client."""
     tracking_uri = client.tracking_uri
-    registry_uri = getattr(client, "_registry_uri", None) or tracking_uri
+    registry_uri = uris.registry_uri_of(client)
     side = scope_key(tracking_uri, registry_uri)
     return _LOCK.hold((side[0] if side else None, tracking_uri, registry_uri))
 

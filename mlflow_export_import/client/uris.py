@@ -78,6 +78,11 @@ def tracking_uri_of_registry(registry_uri):
     return registry_uri
 
 
+def registry_uri_of(client):
+    """The registry a client (or any wrapper of one) writes models to: its registry URI, else its tracking URI."""
+    return getattr(client, "_registry_uri", None) or client.tracking_uri
+
+
 def registry_kind(registry_uri):
     """'workspace' (Databricks workspace registry: stages, no aliases), 'unity_catalog' (aliases, no stages,
     three-level names, signatures required) or 'oss' (both stages and aliases)."""

@@ -78,7 +78,7 @@ def search_model_versions(client, filter):
     lineage and resume checks read), so there each version is read again."""
     from mlflow_export_import.client import uris
     versions = list(SearchModelVersionsIterator(client, filter=filter))
-    if uris.registry_kind(getattr(client, "_registry_uri", None) or client.tracking_uri) != "unity_catalog":
+    if uris.registry_kind(uris.registry_uri_of(client)) != "unity_catalog":
         return versions
     return [client.get_model_version(vr.name, vr.version) for vr in versions]
 

@@ -31,21 +31,17 @@ _UC_PART = re.compile(r"^[^.\s/\x00-\x1f\x7f]{1,255}$")
 
 
 def registry_kind(client):
-    return uris.registry_kind(_registry_uri(client))
-
-
-def _registry_uri(client):
-    return getattr(client, "_registry_uri", None) or client.tracking_uri
+    return uris.registry_kind(uris.registry_uri_of(client))
 
 
 def holds_tags_and_aliases(client):
     """False for an open-source Unity Catalog server: MLflow's store for it implements neither."""
-    return uris.parse(_registry_uri(client)).kind != uris.UC_OSS
+    return uris.parse(uris.registry_uri_of(client)).kind != uris.UC_OSS
 
 
 def _not_kept(client, model_name, version, what):
     _logger.warning(f"Version {version} of '{model_name}': {what} not kept: the open-source Unity Catalog server "
-                    f"{_registry_uri(client)} holds no tags or aliases")
+                    f"{uris.registry_uri_of(client)} holds no tags or aliases")
 
 
 def uc_name_problem(name):

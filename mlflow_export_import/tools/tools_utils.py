@@ -5,14 +5,13 @@ import types
 from contextlib import contextmanager
 
 
-from mlflow_export_import.client import scope
+from mlflow_export_import.client import scope, uris
 from mlflow_export_import.common.cli_utils import command
 from mlflow_export_import.common.iterators import SearchModelVersionsIterator, SearchRegisteredModelsIterator
 from mlflow_export_import.common.model_utils import quote
 
 
-def registry_uri_of(client):
-    return getattr(client, "_registry_uri", None) or client.tracking_uri
+registry_uri_of = uris.registry_uri_of
 
 
 def is_databricks_registry(client):
