@@ -1,0 +1,138 @@
+"""Direct copies and sync between two tracking servers: the Python entry points of copy-experiments,
+copy-models, copy-all and sync. Each takes two clients (source, destination) and returns the Report."""
+from mlflow.entities import ViewType
+
+from mlflow_export_import.bulk.rename_utils import get_renames, rename
+from mlflow_export_import.bulk.bulk_utils import get_experiment_ids, get_model_names
+from mlflow_export_import.bulk.model_utils import experiments_of_runs
+from mlflow_export_import.client.client_utils import use_client
+from mlflow_export_import.common import describe_error
+from mlflow_export_import.common.id_map import IdMap
+from mlflow_export_import.common.iterators import SearchExperimentsIterator, SearchModelVersionsIterator
+from mlflow_export_import.common.logging_utils import get_logger
+from mlflow_export_import.common.report import Report
+from mlflow_export_import.common.timestamp_utils import utc_str_to_millis
+from mlflow_export_import.engine import registry
+from mlflow_export_import.engine.experiments import ExperimentCopier
+from mlflow_export_import.engine.runs import Options, RunWriter
+from mlflow_export_import.run.import_run import RunImporter
+
+_logger = get_logger(__name__)
+
+
+def copy_experiments(experiments="all", src_client=None, dst_client=None, experiment_renames=None,
+                     export_deleted_runs=False, run_start_time=None, runs_until=None, import_source_tags=False,
+                     use_src_user_id=True, workers=None, dry_run=False, report=None, id_map=None, sync=False,
+                     delete=False, check_artifacts=False):
+    """Copy the selected experiments ('all', names or ids, comma separated, or a .txt file) with their runs,
+    logged models and traces. With sync, copies made before are brought up to date; with delete (sync
+    only), what is gone from the source is deleted from the copy (soft-deleted, as MLflow does)."""
+    src, dst = use_client(src_client), use_client(dst_client)
+    report = report if report is not None else Report()
+    id_map = id_map if id_map is not None else IdMap()
+    options = Options(sync, delete, export_deleted_runs or delete, check_artifacts)
+    writer = RunWriter(src, dst, RunImporter(dst, import_source_tags, use_src_user_id, report=report), options)
+    copier = ExperimentCopier(src, dst, writer, options, report, id_map, workers, dry_run, import_source_tags,
+                              run_filter=_window(run_start_time, runs_until))
+    renames = get_renames(experiment_renames)
+    for exp in select_experiments(src, experiments, options.include_deleted, report):
+        dst_name = rename(exp.name, renames, "experiment")
+        try:
+            copier.copy(exp, dst_name)
+        except Exception as ex:
+            report.failed("experiments", exp.experiment_id, describe_error(ex), name=exp.name)
+            _logger.error(f"Experiment '{exp.name}' failed to copy: {describe_error(ex)}")
+    return report
+
+
+def copy_models(models="all", src_client=None, dst_client=None, model_renames=None, experiment_renames=None,
+                copy_experiments_of_versions=True, import_source_tags=False, use_src_user_id=True, workers=None,
+                dry_run=False, report=None, id_map=None, sync=False, delete=False, check_artifacts=False):
+    """Copy the selected registered models with their versions; first the experiments of the versions' runs
+    (only those runs), unless copy_experiments_of_versions is False (copy-all copies every experiment first)."""
+    src, dst = use_client(src_client), use_client(dst_client)
+    report = report if report is not None else Report()
+    id_map = id_map if id_map is not None else IdMap()
+    if copy_experiments_of_versions:
+        _copy_version_runs(src, dst, models, experiment_renames, import_source_tags, use_src_user_id, workers,
+                           dry_run, report, id_map, sync, check_artifacts)
+    if dry_run:
+        for name in get_model_names(src, models):
+            report.would("models", name, f"copy model '{name}' and the versions the destination lacks")
+        return report
+    registry.copy_models(src, dst, models, report, id_map, workers, model_renames, import_source_tags,
+                         sync=sync, delete=delete)
+    return report
+
+
+def copy_all(src_client=None, dst_client=None, experiment_renames=None, model_renames=None,
+             export_deleted_runs=False, import_source_tags=False, use_src_user_id=True, workers=None, dry_run=False,
+             report=None, sync=False, delete=False, check_artifacts=False):
+    """Every experiment, then every registered model, prompt and evaluation dataset."""
+    src, dst = use_client(src_client), use_client(dst_client)
+    report = report if report is not None else Report()
+    id_map = IdMap()
+    copy_experiments("all", src, dst, experiment_renames, export_deleted_runs, None, None, import_source_tags,
+                     use_src_user_id, workers, dry_run, report, id_map, sync, delete, check_artifacts)
+    copy_models("all", src, dst, model_renames, experiment_renames, False, import_source_tags, use_src_user_id,
+                workers, dry_run, report, id_map, sync, delete)
+    if not dry_run:
+        _step(report, "prompts", lambda: registry.copy_prompts(src, dst, report, workers))
+        _step(report, "evaluation_datasets", lambda: registry.copy_datasets(src, dst, report, id_map, workers))
+    return report
+
+
+def select_experiments(client, selector, include_deleted, report):
+    """The selected source experiments, listed (one search) or looked up by name or id."""
+    if str(selector).strip().lower() == "all":
+        view = ViewType.ALL if include_deleted else ViewType.ACTIVE_ONLY
+        yield from SearchExperimentsIterator(client, view_type=view)
+        return
+    for item in ([selector] if str(selector).endswith(".txt") else str(selector).split(",")):
+        try:
+            for exp_id in get_experiment_ids(client, item.strip(), include_deleted):
+                yield client.get_experiment(exp_id)
+        except Exception as ex:
+            report.failed("experiments", item, describe_error(ex))
+
+
+def _copy_version_runs(src, dst, models, experiment_renames, import_source_tags, use_src_user_id, workers, dry_run,
+                       report, id_map, sync, check_artifacts):
+    """The runs of the selected models' versions, in their experiments."""
+    run_ids = []
+    for name in get_model_names(src, models):
+        for vr in SearchModelVersionsIterator(src, filter=f"name='{name}'"):
+            if vr.run_id:
+                run_ids.append(vr.run_id)
+    for exp_id, ids in experiments_of_runs(src, run_ids).items():
+        exp = src.get_experiment(exp_id)
+        options = Options(sync, False, False, check_artifacts)
+        writer = RunWriter(src, dst, RunImporter(dst, import_source_tags, use_src_user_id, report=report), options)
+        copier = ExperimentCopier(src, dst, writer, options, report, id_map, workers, dry_run, import_source_tags,
+                                  run_filter=_run_id_filter(ids))
+        try:
+            copier.copy(exp, rename(exp.name, get_renames(experiment_renames), "experiment"))
+        except Exception as ex:
+            report.failed("experiments", exp_id, describe_error(ex), name=exp.name)
+
+
+def _run_id_filter(ids):
+    quoted = ", ".join(f"'{i}'" for i in ids)
+    return f"attributes.run_id IN ({quoted})"
+
+
+def _window(run_start_time, runs_until):
+    clauses = []
+    if run_start_time:
+        clauses.append(f"attributes.start_time >= {utc_str_to_millis(run_start_time)}")
+    if runs_until:
+        clauses.append(f"attributes.start_time < {utc_str_to_millis(runs_until)}")
+    return " AND ".join(clauses) or None
+
+
+def _step(report, kind, fn):
+    try:
+        fn()
+    except Exception as ex:
+        report.failed(kind, "all", describe_error(ex))
+        _logger.error(f"Copying {kind} failed: {describe_error(ex)}")

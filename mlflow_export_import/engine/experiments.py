@@ -1,0 +1,201 @@
+"""Experiments: each source experiment is copied into its destination experiment run by run, with no export
+directory. A run is read from the source and written to the destination by one worker while the others read
+and write other runs, so both servers work at once; the disk holds the artifacts of the runs in flight only.
+Runs are listed a page at a time; parents are copied before their children (a child whose parent is not
+copied yet waits for it), so each copy points at its parent's copy."""
+from collections import namedtuple
+from itertools import islice
+
+from mlflow.entities import ViewType
+
+from mlflow_export_import.common import describe_error
+from mlflow_export_import.common import id_map as id_maps
+from mlflow_export_import.common.iterators import SearchRunsIterator
+from mlflow_export_import.common.logging_utils import get_logger
+from mlflow_export_import.common.parallel import map_bounded
+from mlflow_export_import.engine import runs as run_plans
+from mlflow_export_import.engine.mlflow3_objects import copy_experiment_objects
+from mlflow_export_import.experiment.export_experiment import experiment_to_dict
+from mlflow_export_import.experiment.import_experiment import (
+    ALREADY_PRESENT, _create_or_update_experiment, check_experiment_importable, imported_runs)
+from mlflow_export_import.experiment.nested_runs_utils import depth_levels
+from mlflow_export_import.run.import_run import MLFLOW_PARENT_RUN_ID
+
+PAGE = 500
+
+_logger = get_logger(__name__)
+
+RunOutcome = namedtuple("RunOutcome", "dst_id links")
+
+
+class ExperimentCopier:
+    def __init__(self, src, dst, writer, options, report, id_map, workers=None, dry_run=False,
+                 import_source_tags=False, run_filter=None):
+        self.src, self.dst, self.writer, self.options = src, dst, writer, options
+        self.report, self.id_map, self.workers, self.dry_run = report, id_map, workers, dry_run
+        self.import_source_tags = import_source_tags
+        self.run_filter = run_filter  # an extra search_runs filter (start-time window)
+
+    def copy(self, src_exp, dst_name):
+        """Copy one experiment; failures of its runs and objects are reported, not raised."""
+        if self._deleted_skip(src_exp, dst_name):
+            return
+        dst_exp = check_experiment_importable(self.dst, dst_name, experiment_to_dict(src_exp))
+        dst_id = self._experiment(src_exp, dst_name, dst_exp)
+        existing = imported_runs(self.dst, dst_id) if dst_id else {}
+        runs = self._runs(src_exp, dst_name, dst_id, existing)
+        if self.options.delete:
+            self._delete_orphans(dst_name, existing, runs)
+        if not self.dry_run:
+            copy_experiment_objects(self.src, self.dst, src_exp.experiment_id, dst_id, runs.mapping, self.report,
+                                    self.id_map, self.workers, links=runs.links)
+            if src_exp.lifecycle_stage == "deleted":
+                self._act(lambda: self.dst.delete_experiment(dst_id), name=dst_name)
+
+    def _deleted_skip(self, src_exp, dst_name):
+        """A deleted source experiment is copied (as deleted) only with deleted runs or --delete."""
+        if src_exp.lifecycle_stage != "deleted" or self.options.include_deleted or self.options.delete:
+            return False
+        self.report.skipped("experiments", dst_name, "deleted in the source")
+        return True
+
+    def _experiment(self, src_exp, dst_name, dst_exp):
+        if self.dry_run:
+            if dst_exp is None:
+                self.report.would("experiments", dst_name, f"create experiment '{dst_name}'")
+            else:
+                self.report.skipped("experiments", dst_name, ALREADY_PRESENT)
+            return dst_exp.experiment_id if dst_exp else None
+        dst_id, created = _create_or_update_experiment(self.dst, dst_name, experiment_to_dict(src_exp),
+                                                       self.import_source_tags)
+        self.id_map.put(id_maps.EXPERIMENTS, src_exp.experiment_id, dst_id)
+        if created:
+            self.report.copied("experiments")
+        else:
+            self.report.skipped("experiments", dst_name, ALREADY_PRESENT)
+        return dst_id
+
+    def _runs(self, src_exp, dst_name, dst_id, existing):
+        """Plan and carry out every run, page by page. Returns the source -> destination run ids."""
+        done = _RunIds(existing)
+        waiting = {}  # children whose parent was not copied yet: {src parent id: [runs]}
+        view = ViewType.ALL if self.options.include_deleted or self.options.delete else ViewType.ACTIVE_ONLY
+        listing = iter(SearchRunsIterator(self.src, src_exp.experiment_id, filter=self.run_filter, view_type=view))
+        while True:
+            page = list(islice(listing, PAGE))
+            if not page:
+                break
+            done.seen.update(r.info.run_id for r in page)
+            self._page(page, dst_name, dst_id, existing, done, waiting)
+        # parents that never came (outside the window, or failed): their children are copied unlinked
+        orphans = [run for runs in waiting.values() for run in runs]
+        waiting.clear()
+        if orphans:
+            self._level(orphans, dst_name, dst_id, existing, done, {})
+        return done
+
+    def _page(self, page, dst_name, dst_id, existing, done, waiting):
+        parent_of = {r.info.run_id: r.data.tags.get(MLFLOW_PARENT_RUN_ID) for r in page}
+        by_id = {r.info.run_id: r for r in page}
+        for level in depth_levels(parent_of):
+            ready = []
+            for run_id in level:
+                parent = parent_of[run_id]
+                if not parent or parent in done.mapping:
+                    ready.append(by_id[run_id])
+                elif parent in done.seen:  # listed, but its copy failed: so does the child's, until a re-run
+                    self.report.failed("runs", run_id, f"its parent run '{parent}' was not copied", name=dst_name)
+                else:
+                    waiting.setdefault(parent, []).append(by_id[run_id])
+            self._level(ready, dst_name, dst_id, existing, done, waiting)
+
+    def _level(self, runs, dst_name, dst_id, existing, done, waiting):
+        for run, outcome, ex in map_bounded(lambda r: self._one(r, dst_name, dst_id, existing, done), runs,
+                                            self.workers):
+            src_id = run.info.run_id
+            if ex is not None:
+                self.report.failed("runs", src_id, describe_error(ex), name=dst_name)
+                _logger.error(f"Run '{src_id}' failed to copy into '{dst_name}': {describe_error(ex)}")
+                continue
+            done.add(src_id, outcome)
+            if outcome.dst_id:
+                self.id_map.put(id_maps.RUNS, src_id, outcome.dst_id)
+            children = waiting.pop(src_id, [])
+            if children:
+                self._level(children, dst_name, dst_id, existing, done, waiting)
+
+    def _one(self, src_run, dst_name, dst_id, existing, done):
+        """Plan and carry out one run. Returns its RunOutcome (dst_id None when it has no copy)."""
+        src_id = src_run.info.run_id
+        dst_run = existing.get(src_id)
+        action = run_plans.plan_run(src_run, dst_run, self.options)
+        label = src_run.info.run_name or src_id
+        dst_run_id = dst_run.info.run_id if dst_run else None
+        if action.kind == run_plans.SKIP:  # a child of a run with no copy is copied unlinked
+            self.report.skipped("runs", src_id, action.reason)
+            return RunOutcome(dst_run_id, None)
+        if self.dry_run:
+            self.report.would("runs", src_id, f"{action.kind} run '{label}' ({src_id}) in experiment "
+                                              f"'{dst_name}': {action.reason}")
+            return RunOutcome(dst_run_id, None)
+        if action.kind == run_plans.DELETE:
+            self.writer.delete(dst_run)
+            self.report.copied("runs")
+            return RunOutcome(dst_run.info.run_id, None)
+        if action.kind == run_plans.UPDATE:
+            for note in self.writer.update(src_run, dst_run):
+                self.report.note(f"run {src_id}: {note}")
+            self.report.copied("runs")
+            return RunOutcome(dst_run.info.run_id, None)
+        src_parent = src_run.data.tags.get(MLFLOW_PARENT_RUN_ID)
+        src_run = self._with_outputs(src_run)
+        dst_run_id, run_dct = self.writer.copy(src_run, dst_id, done.mapping.get(src_parent), dst_run)
+        self.report.copied("runs")
+        return RunOutcome(dst_run_id, model_links(run_dct))
+
+    def _with_outputs(self, run):
+        # search results lack the run's logged-model inputs: only runs of a server with logged models re-read
+        return self.src.get_run(run.info.run_id) if getattr(run, "outputs", None) is not None else run
+
+    def _delete_orphans(self, dst_name, existing, seen):
+        for src_id, dst_run in existing.items():
+            if src_id in seen.seen:
+                continue
+            action = run_plans.plan_orphan(dst_run, self.options)
+            if action is None:
+                continue
+            if self.dry_run:
+                self.report.would("runs", src_id, f"delete the copy {dst_run.info.run_id} in '{dst_name}': "
+                                                  f"{action.reason}")
+            else:
+                self._act(lambda: self.writer.delete(dst_run), "runs", src_id, dst_name)
+
+    def _act(self, fn, kind=None, obj_id=None, name=None):
+        try:
+            fn()
+            if kind:
+                self.report.copied(kind)
+        except Exception as ex:
+            self.report.failed(kind or "experiments", obj_id or name, describe_error(ex), name=name)
+
+
+class _RunIds:
+    """Source run id -> destination run id of every run with a copy, the source runs listed so far, and the
+    logged-model links of the runs created now."""
+
+    def __init__(self, existing):
+        self.mapping = {src: run.info.run_id for src, run in existing.items()}  # None: no copy (dry run)
+        self.seen = set()
+        self.links = {}
+
+    def add(self, src_id, outcome):
+        self.mapping[src_id] = outcome.dst_id
+        if outcome.links:
+            self.links[src_id] = outcome.links
+
+
+def model_links(run_dct):
+    """(logged-model inputs, [(output model, step)]) of a run, or None when it has none."""
+    inputs = [m["model_id"] for m in (run_dct.get("inputs") or {}).get("model_inputs") or []]
+    outputs = [(m["model_id"], m.get("step") or 0) for m in (run_dct.get("outputs") or {}).get("model_outputs") or []]
+    return (inputs, outputs) if inputs or outputs else None
