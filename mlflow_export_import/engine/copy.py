@@ -1,5 +1,7 @@
 """Direct copies and sync between two tracking servers: the Python entry points of copy-experiments,
 copy-models, copy-all and sync. Each takes two clients (source, destination) and returns the Report."""
+from contextlib import nullcontext
+
 from mlflow.entities import ViewType
 
 from mlflow_export_import.bulk.rename_utils import get_renames, rename
@@ -14,6 +16,7 @@ from mlflow_export_import.common.report import Report
 from mlflow_export_import.common.timestamp_utils import utc_str_to_millis
 from mlflow_export_import.engine import registry
 from mlflow_export_import.engine.experiments import ExperimentCopier
+from mlflow_export_import.engine.lock import new_owner, registry_lease
 from mlflow_export_import.engine.runs import Options, RunWriter
 from mlflow_export_import.run.import_run import RunImporter
 
@@ -47,21 +50,19 @@ def copy_experiments(experiments="all", src_client=None, dst_client=None, experi
 
 def copy_models(models="all", src_client=None, dst_client=None, model_renames=None, experiment_renames=None,
                 copy_experiments_of_versions=True, import_source_tags=False, use_src_user_id=True, workers=None,
-                dry_run=False, report=None, id_map=None, sync=False, delete=False, check_artifacts=False):
+                dry_run=False, report=None, id_map=None, sync=False, delete=False, check_artifacts=False, owner=None):
     """Copy the selected registered models with their versions; first the experiments of the versions' runs
-    (only those runs), unless copy_experiments_of_versions is False (copy-all copies every experiment first)."""
+    (only those runs), unless copy_experiments_of_versions is False (copy-all copies every experiment first).
+    owner: of the registry lease, when the caller holds it already."""
     src, dst = use_client(src_client), use_client(dst_client)
     report = report if report is not None else Report()
     id_map = id_map if id_map is not None else IdMap()
     if copy_experiments_of_versions:
         _copy_version_runs(src, dst, models, experiment_renames, import_source_tags, use_src_user_id, workers,
                            dry_run, report, id_map, sync, check_artifacts)
-    if dry_run:
-        for name in get_model_names(src, models):
-            report.would("models", name, f"copy model '{name}' and the versions the destination lacks")
-        return report
-    registry.copy_models(src, dst, models, report, id_map, workers, model_renames, import_source_tags,
-                         sync=sync, delete=delete)
+    with _registry_lease(dst, dry_run, owner or new_owner()):
+        registry.copy_models(src, dst, models, report, id_map, workers, model_renames, import_source_tags,
+                             sync=sync, delete=delete, dry_run=dry_run)
     return report
 
 
@@ -74,12 +75,19 @@ def copy_all(src_client=None, dst_client=None, experiment_renames=None, model_re
     id_map = IdMap()
     copy_experiments("all", src, dst, experiment_renames, export_deleted_runs, None, None, import_source_tags,
                      use_src_user_id, workers, dry_run, report, id_map, sync, delete, check_artifacts)
-    copy_models("all", src, dst, model_renames, experiment_renames, False, import_source_tags, use_src_user_id,
-                workers, dry_run, report, id_map, sync, delete)
-    if not dry_run:
-        _step(report, "prompts", lambda: registry.copy_prompts(src, dst, report, workers))
-        _step(report, "evaluation_datasets", lambda: registry.copy_datasets(src, dst, report, id_map, workers))
+    owner = new_owner()
+    with _registry_lease(dst, dry_run, owner):
+        copy_models("all", src, dst, model_renames, experiment_renames, False, import_source_tags, use_src_user_id,
+                    workers, dry_run, report, id_map, sync, delete, owner=owner)
+        _step(report, "prompts", lambda: registry.copy_prompts(src, dst, report, workers, dry_run=dry_run))
+        _step(report, "evaluation_datasets",
+              lambda: registry.copy_datasets(src, dst, report, id_map, workers, dry_run=dry_run))
     return report
+
+
+def _registry_lease(dst, dry_run, owner):
+    lease = None if dry_run else registry_lease(dst, owner)
+    return lease if lease is not None else nullcontext()
 
 
 def select_experiments(client, selector, include_deleted, report):

@@ -7,13 +7,15 @@ from collections import namedtuple
 from itertools import islice
 
 from mlflow.entities import ViewType
+from mlflow.exceptions import MlflowException
 
-from mlflow_export_import.common import describe_error
+from mlflow_export_import.common import describe_error, is_already_there
 from mlflow_export_import.common import id_map as id_maps
 from mlflow_export_import.common.iterators import SearchRunsIterator
 from mlflow_export_import.common.logging_utils import get_logger
 from mlflow_export_import.common.parallel import map_bounded
 from mlflow_export_import.engine import runs as run_plans
+from mlflow_export_import.engine.lock import Lease, new_owner
 from mlflow_export_import.engine.mlflow3_objects import copy_experiment_objects
 from mlflow_export_import.experiment.export_experiment import experiment_to_dict
 from mlflow_export_import.experiment.import_experiment import (
@@ -30,11 +32,12 @@ RunOutcome = namedtuple("RunOutcome", "dst_id links")
 
 class ExperimentCopier:
     def __init__(self, src, dst, writer, options, report, id_map, workers=None, dry_run=False,
-                 import_source_tags=False, run_filter=None):
+                 import_source_tags=False, run_filter=None, owner=None):
         self.src, self.dst, self.writer, self.options = src, dst, writer, options
         self.report, self.id_map, self.workers, self.dry_run = report, id_map, workers, dry_run
         self.import_source_tags = import_source_tags
         self.run_filter = run_filter  # an extra search_runs filter (start-time window)
+        self.owner = owner or new_owner()  # of the leases this copy holds (engine/lock.py)
 
     def copy(self, src_exp, dst_name):
         """Copy one experiment; failures of its runs and objects are reported, not raised."""
@@ -42,15 +45,21 @@ class ExperimentCopier:
             return
         dst_exp = check_experiment_importable(self.dst, dst_name, experiment_to_dict(src_exp))
         dst_id = self._experiment(src_exp, dst_name, dst_exp)
-        existing = imported_runs(self.dst, dst_id) if dst_id else {}
+        if self.dry_run:
+            self._copy_runs(src_exp, dst_name, dst_id)
+            return
+        with Lease(self.dst, "experiment", dst_id, self.owner, restore_deleted=src_exp.lifecycle_stage == "deleted"):
+            self._copy_runs(src_exp, dst_name, dst_id)
+        if src_exp.lifecycle_stage == "deleted":
+            self._act(lambda: self.dst.delete_experiment(dst_id), name=dst_name)
+
+    def _copy_runs(self, src_exp, dst_name, dst_id):
+        existing = imported_runs(self.dst, dst_id) if dst_id else {}  # read once the lease is held
         runs = self._runs(src_exp, dst_name, dst_id, existing)
         if self.options.delete:
             self._delete_orphans(dst_name, existing, runs)
-        if not self.dry_run:
-            copy_experiment_objects(self.src, self.dst, src_exp.experiment_id, dst_id, runs.mapping, self.report,
-                                    self.id_map, self.workers, links=runs.links)
-            if src_exp.lifecycle_stage == "deleted":
-                self._act(lambda: self.dst.delete_experiment(dst_id), name=dst_name)
+        copy_experiment_objects(self.src, self.dst, src_exp.experiment_id, dst_id, runs.mapping, self.report,
+                                self.id_map, self.workers, links=runs.links, dry_run=self.dry_run)
 
     def _deleted_skip(self, src_exp, dst_name):
         """A deleted source experiment is copied (as deleted) only with deleted runs or --delete."""
@@ -66,8 +75,15 @@ class ExperimentCopier:
             else:
                 self.report.skipped("experiments", dst_name, ALREADY_PRESENT)
             return dst_exp.experiment_id if dst_exp else None
-        dst_id, created = _create_or_update_experiment(self.dst, dst_name, experiment_to_dict(src_exp),
-                                                       self.import_source_tags)
+        try:
+            dst_id, created = _create_or_update_experiment(self.dst, dst_name, experiment_to_dict(src_exp),
+                                                           self.import_source_tags)
+        except MlflowException as ex:
+            if not is_already_there(ex):
+                raise
+            # another copy created it between our look and our create: use theirs
+            dst_id, created = _create_or_update_experiment(self.dst, dst_name, experiment_to_dict(src_exp),
+                                                           self.import_source_tags)
         self.id_map.put(id_maps.EXPERIMENTS, src_exp.experiment_id, dst_id)
         if created:
             self.report.copied("experiments")

@@ -18,10 +18,14 @@ from mlflow_export_import.trace.export_trace import export_trace_entity
 from mlflow_export_import.trace.import_trace import import_traces_dir, imported_traces
 
 
-def copy_experiment_objects(src, dst, src_exp_id, dst_exp_id, run_mapping, report, id_map, workers, links):
+def copy_experiment_objects(src, dst, src_exp_id, dst_exp_id, run_mapping, report, id_map, workers, links,
+                            dry_run=False):
     """Logged models, then the new runs' links to them, then traces. run_mapping: {source run id: copy id or
     None}; links: {source run id: (input model ids, [(output model id, step)])} of the runs copied now."""
     run_id_map = {src_id: dst_id for src_id, dst_id in run_mapping.items() if dst_id}
+    if dry_run:
+        _plan(src, dst, src_exp_id, dst_exp_id, report)
+        return
     with tempfile.TemporaryDirectory(prefix="mlflow-copy-objects-") as tmp:
         model_map = _logged_models(src, dst, src_exp_id, dst_exp_id, os.path.join(tmp, "logged_models"),
                                    run_id_map, report, id_map, workers)
@@ -30,23 +34,42 @@ def copy_experiment_objects(src, dst, src_exp_id, dst_exp_id, run_mapping, repor
         _traces(src, dst, src_exp_id, dst_exp_id, os.path.join(tmp, "traces"), run_id_map, report, id_map, workers)
 
 
-def _logged_models(src, dst, src_exp_id, dst_exp_id, stage, run_id_map, report, id_map, workers):
-    """Returns {source model id: copy id} of every model with a copy, or None when the server has none."""
+def _plan(src, dst, src_exp_id, dst_exp_id, report):
+    todo, _ = _new_logged_models(src, dst, src_exp_id, dst_exp_id, report)
+    for m in todo or []:
+        report.would(LOGGED_MODELS, m.model_id, f"copy logged model '{m.name}' ({m.model_id})")
+    todo, _ = _new_traces(src, dst, src_exp_id, dst_exp_id, report)
+    for info in todo or []:
+        report.would(TRACES, info.trace_id, f"copy trace {info.trace_id}")
+
+
+def _new_logged_models(src, dst, src_exp_id, dst_exp_id, report):
+    """(models the destination lacks or has half-copied, {source id: copy} of the others); (None, {}) when the
+    server has no logged models. The others are reported as skipped."""
     try:
         models = list(SearchLoggedModelsIterator(src, [src_exp_id]))
     except Exception as ex:
-        if is_unsupported(ex):
-            return None
-        report.failed(LOGGED_MODELS, f"experiment {src_exp_id}", describe_error(ex))
-        return None
-    existing = imported_logged_models(dst, dst_exp_id) if models else {}
-    todo = [m for m in models if m.model_id not in existing or
-            str(getattr(existing[m.model_id].status, "value", existing[m.model_id].status)) !=
-            str(getattr(m.status, "value", m.status))]
+        if not is_unsupported(ex):
+            report.failed(LOGGED_MODELS, f"experiment {src_exp_id}", describe_error(ex))
+        return None, {}
+    existing = imported_logged_models(dst, dst_exp_id) if models and dst_exp_id else {}
+    todo = [m for m in models if m.model_id not in existing or _status(existing[m.model_id]) != _status(m)]
     todo_ids = {m.model_id for m in todo}
     for m in models:
         if m.model_id not in todo_ids:
             report.skipped(LOGGED_MODELS, m.model_id, "already copied")
+    return todo, existing
+
+
+def _status(logged_model):
+    return str(getattr(logged_model.status, "value", logged_model.status))
+
+
+def _logged_models(src, dst, src_exp_id, dst_exp_id, stage, run_id_map, report, id_map, workers):
+    """Returns {source model id: copy id} of every model with a copy, or None when the server has none."""
+    todo, existing = _new_logged_models(src, dst, src_exp_id, dst_exp_id, report)
+    if todo is None:
+        return None
     staged = _stage(todo, lambda m: export_logged_model_entity(src, m, os.path.join(stage, m.model_id)),
                     lambda m: m.model_id, LOGGED_MODELS, report, workers)
     if staged:
@@ -69,18 +92,25 @@ def _link_runs(dst, links, run_id_map, model_map, report):
             report.failed("runs", src_run_id, f"Run could not be linked to its logged models: {describe_error(ex)}")
 
 
-def _traces(src, dst, src_exp_id, dst_exp_id, stage, run_id_map, report, id_map, workers):
+def _new_traces(src, dst, src_exp_id, dst_exp_id, report):
+    """(trace infos the destination lacks, None); (None, None) when the server has no traces."""
     try:
         infos = [t.info for t in BaseIterator(src.search_traces, 500, locations=[src_exp_id], include_spans=False)]
     except Exception as ex:
         if not is_unsupported(ex):
             report.failed(TRACES, f"experiment {src_exp_id}", describe_error(ex))
-        return
-    existing = imported_traces(dst, dst_exp_id) if infos else {}
-    todo = [i for i in infos if i.trace_id not in existing]
+        return None, None
+    existing = imported_traces(dst, dst_exp_id) if infos and dst_exp_id else {}
     for info in infos:
         if info.trace_id in existing:
             report.skipped(TRACES, info.trace_id, "already copied")
+    return [i for i in infos if i.trace_id not in existing], None
+
+
+def _traces(src, dst, src_exp_id, dst_exp_id, stage, run_id_map, report, id_map, workers):
+    todo, _ = _new_traces(src, dst, src_exp_id, dst_exp_id, report)
+    if not todo:
+        return
     staged = _stage(todo, lambda i: export_trace_entity(src, i.trace_id, os.path.join(stage, i.trace_id)),
                     lambda i: i.trace_id, TRACES, report, workers)
     if staged:

@@ -12,17 +12,20 @@ from mlflow_export_import.bulk.import_evaluation_datasets import import_evaluati
 from mlflow_export_import.bulk.import_models import _import_models, read_model_names
 from mlflow_export_import.bulk.import_prompts import import_prompts
 from mlflow_export_import.bulk.rename_utils import get_renames, rename
-from mlflow_export_import.common import describe_error, registry_rules
+from mlflow_export_import.common import describe_error, model_utils, registry_rules
 from mlflow_export_import.common.report import Report
 from mlflow_export_import.engine.runs import LINEAGE_PREFIX
-from mlflow_export_import.model.import_model import BaseModelImporter
+from mlflow_export_import.dry_run import plan_datasets, plan_model_versions, plan_prompts, subdirs
+from mlflow_export_import.model.import_model import BaseModelImporter, read_model
 from mlflow_export_import.model.model_utils import SRC_VERSION_TAG, imported_versions, search_model_versions
 from mlflow_export_import.common.model_utils import quote
 
 
 def copy_models(src, dst, model_names, report, id_map, workers, model_renames=None, import_source_tags=False,
-                sync=False, delete=False):
-    """Copy the models (their versions' runs must have been copied before: id_map or lineage finds them)."""
+                sync=False, delete=False, dry_run=False):
+    """Copy the models (their versions' runs must have been copied before: id_map or lineage finds them).
+    A dry run plans the same staged export against the destination, read-only."""
+    renames = get_renames(model_renames)
     with tempfile.TemporaryDirectory(prefix="mlflow-copy-models-") as tmp:
         export_report = Report()
         _export_models(src, model_names, os.path.join(tmp, "models"), report=export_report, workers=workers)
@@ -30,87 +33,120 @@ def copy_models(src, dst, model_names, report, id_map, workers, model_renames=No
         names = read_model_names(tmp)
         if not names:
             return
-        registry_rules.check_model_names(dst, [rename(n, get_renames(model_renames), "model") for n in names])
-        importer = BaseModelImporter(dst, import_source_tags=import_source_tags)
-        _import_models(dst, tmp, names, False, importer, model_renames, False, report, workers, id_map, {})
+        registry_rules.check_model_names(dst, [rename(n, renames, "model") for n in names])
+        if dry_run:
+            _plan_models(dst, tmp, names, renames, report)
+        else:
+            importer = BaseModelImporter(dst, import_source_tags=import_source_tags)
+            _import_models(dst, tmp, names, False, importer, model_renames, False, report, workers, id_map, {})
     if sync:
-        renames = get_renames(model_renames)
         for name in names:
-            dst_name = rename(name, renames, "model")
-            try:
-                for note in sync_model(src, dst, name, dst_name, delete):
-                    report.note(f"model {name}: {note}")
-            except Exception as ex:
-                report.failed("models", name, f"could not be brought up to date: {describe_error(ex)}")
+            _sync_one(src, dst, name, rename(name, renames, "model"), delete, dry_run, report)
 
 
-def sync_model(src, dst, src_name, dst_name, delete):
-    """Bring the copied versions of one model level with their source. Returns notes."""
-    notes = []
+def _plan_models(dst, stage, names, renames, report):
+    for name in names:
+        try:
+            model_dct = read_model(os.path.join(stage, "models", name))
+            plan_model_versions(dst, rename(name, renames, "model"), model_dct, False, report)
+        except Exception as ex:
+            report.failed("models", name, describe_error(ex))
+
+
+def _sync_one(src, dst, name, dst_name, delete, dry_run, report):
+    try:
+        if dry_run and not model_utils.model_exists(dst, dst_name):
+            return  # created by the copy: nothing to bring up to date
+        for key, what, change in model_changes(src, dst, name, dst_name, delete):
+            if dry_run:
+                report.would("model_versions", key, what)
+            else:
+                change()
+                report.note(f"model {name}: {what}")
+    except Exception as ex:
+        report.failed("models", name, f"could not be brought up to date: {describe_error(ex)}")
+
+
+def model_changes(src, dst, src_name, dst_name, delete):
+    """What brings the copied versions of one model level with their source: [(version key, what, do it)]."""
+    changes = []
     src_versions = {f"{src_name}/{v.version}": v for v in search_model_versions(src, f"name='{quote(src_name)}'")}
     dst_versions = imported_versions(dst, dst_name)
     holds_stages = registry_rules.registry_kind(dst) != "uc"
     for key, sv in src_versions.items():
         dv = dst_versions.get(key)
-        if dv is None:
-            continue
-        if holds_stages and sv.current_stage != dv.current_stage:
-            dst.transition_model_version_stage(dst_name, dv.version, sv.current_stage, archive_existing_versions=False)
-        if (sv.description or "") != (dv.description or ""):
-            dst.update_model_version(dst_name, dv.version, description=sv.description or "")
-        _sync_tags(sv.tags or {}, dv.tags or {},
-                   lambda k, v, ver=dv.version: dst.set_model_version_tag(dst_name, ver, k, v),
-                   lambda k, ver=dv.version: dst.delete_model_version_tag(dst_name, ver, k))
+        if dv is not None:
+            changes += _version_changes(dst, dst_name, key, sv, dv, holds_stages)
     if registry_rules.holds_tags_and_aliases(dst) and holds_stages:
-        _sync_aliases(src, dst, src_name, dst_name, src_versions, dst_versions)
+        changes += _alias_changes(src, dst, src_name, dst_name, dst_versions)
     if delete:
         for key, dv in dst_versions.items():
             if key not in src_versions:
-                dst.delete_model_version(dst_name, dv.version)
-                notes.append(f"version {dv.version} deleted: its source version {key} is gone")
-    return notes
+                changes.append((key, f"delete version {dv.version} of '{dst_name}': its source is gone",
+                                lambda v=dv.version: dst.delete_model_version(dst_name, v)))
+    return changes
 
 
-def _sync_aliases(src, dst, src_name, dst_name, src_versions, dst_versions):
+def _version_changes(dst, dst_name, key, sv, dv, holds_stages):
+    v, changes = dv.version, []
+    if holds_stages and sv.current_stage != dv.current_stage:
+        changes.append((key, f"move version {v} of '{dst_name}' to stage {sv.current_stage}",
+                        lambda: dst.transition_model_version_stage(dst_name, v, sv.current_stage,
+                                                                   archive_existing_versions=False)))
+    if (sv.description or "") != (dv.description or ""):
+        changes.append((key, f"update the description of version {v} of '{dst_name}'",
+                        lambda: dst.update_model_version(dst_name, v, description=sv.description or "")))
+    to_set, to_delete = _tag_changes(sv.tags or {}, dv.tags or {})
+    for k, value in to_set.items():
+        changes.append((key, f"set tag '{k}' of version {v} of '{dst_name}'",
+                        lambda k=k, value=value: dst.set_model_version_tag(dst_name, v, k, value)))
+    for k in to_delete:
+        changes.append((key, f"delete tag '{k}' of version {v} of '{dst_name}'",
+                        lambda k=k: dst.delete_model_version_tag(dst_name, v, k)))
+    return changes
+
+
+def _alias_changes(src, dst, src_name, dst_name, dst_versions):
     src_aliases = {a: str(v) for a, v in (src.get_registered_model(src_name).aliases or {}).items()}
-    wanted = {}
-    for alias, version in src_aliases.items():
-        dv = dst_versions.get(f"{src_name}/{version}")
-        if dv is not None:
-            wanted[alias] = str(dv.version)
+    wanted = {a: str(dst_versions[f"{src_name}/{v}"].version) for a, v in src_aliases.items()
+              if f"{src_name}/{v}" in dst_versions}
     current = {a: str(v) for a, v in (dst.get_registered_model(dst_name).aliases or {}).items()}
-    for alias, version in wanted.items():
-        if current.get(alias) != version:
-            dst.set_registered_model_alias(dst_name, alias, version)
-    for alias in current:
-        if alias not in wanted and alias not in src_aliases:
-            dst.delete_registered_model_alias(dst_name, alias)
+    changes = [(f"{src_name}@{a}", f"point alias '{a}' of '{dst_name}' at version {v}",
+                lambda a=a, v=v: dst.set_registered_model_alias(dst_name, a, v))
+               for a, v in wanted.items() if current.get(a) != v]
+    changes += [(f"{src_name}@{a}", f"delete alias '{a}' of '{dst_name}': gone from the source",
+                 lambda a=a: dst.delete_registered_model_alias(dst_name, a))
+                for a in current if a not in src_aliases]
+    return changes
 
 
-def _sync_tags(src_tags, dst_tags, set_tag, delete_tag):
+def _tag_changes(src_tags, dst_tags):
+    """(tags to set, keys to delete): lineage tags are the copy's own."""
     ours = (LINEAGE_PREFIX, SRC_VERSION_TAG)
-    for k, v in src_tags.items():
-        if not k.startswith(ours) and dst_tags.get(k) != v:
-            set_tag(k, v)
-    for k in dst_tags:
-        if k not in src_tags and not k.startswith(ours):
-            delete_tag(k)
+    return ({k: v for k, v in src_tags.items() if not k.startswith(ours) and dst_tags.get(k) != v},
+            [k for k in dst_tags if k not in src_tags and not k.startswith(ours)])
 
 
-def copy_prompts(src, dst, report, workers, prompt_names=None):
+def copy_prompts(src, dst, report, workers, prompt_names=None, dry_run=False):
     with tempfile.TemporaryDirectory(prefix="mlflow-copy-prompts-") as tmp:
         export_report = Report()
         export_prompts(tmp, prompt_names, mlflow_client=src, report=export_report, workers=workers)
         _carry_failures(export_report, report)
-        import_prompts(tmp, mlflow_client=dst, report=report, workers=workers)
+        if dry_run:
+            plan_prompts(dst, subdirs(tmp), False, report)
+        else:
+            import_prompts(tmp, mlflow_client=dst, report=report, workers=workers)
 
 
-def copy_datasets(src, dst, report, id_map, workers):
+def copy_datasets(src, dst, report, id_map, workers, dry_run=False):
     with tempfile.TemporaryDirectory(prefix="mlflow-copy-datasets-") as tmp:
         export_report = Report()
         export_evaluation_datasets(tmp, mlflow_client=src, report=export_report, workers=workers)
         _carry_failures(export_report, report)
-        import_evaluation_datasets(tmp, mlflow_client=dst, report=report, id_map=id_map, workers=workers)
+        if dry_run:
+            plan_datasets(dst, subdirs(tmp), False, report)
+        else:
+            import_evaluation_datasets(tmp, mlflow_client=dst, report=report, id_map=id_map, workers=workers)
 
 
 def _carry_failures(export_report, report):

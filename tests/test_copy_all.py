@@ -1,0 +1,160 @@
+"""copy-all, copy-experiments, copy-models and sync between two real servers, no export directory: the
+destination equals the source (census diff), a re-run copies nothing, a copy killed part-way and re-run is
+exact, two copies started at once end exact with no twins, and a sync brings a changed source's copy level."""
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+from click.testing import CliRunner
+
+from mlflow_export_import.engine import copy_all, copy_experiments, copy_models, sync
+from tests.conftest import TOOLS_DIR
+
+BIN = os.path.dirname(sys.executable)
+
+
+@pytest.fixture(scope="module")
+def populated(server_pool):
+    """A source made by ../shared/tools/populate.py (every object type, deleted runs and experiment, nested
+    runs, stages and aliases) and a spare empty server."""
+    src, spare = server_pool()
+    subprocess.run([sys.executable, os.path.join(TOOLS_DIR, "populate.py"), "--tracking-uri", src.uri,
+                    "--preset", "tiny", "--threads", "2"], check=True, capture_output=True)
+    return src, spare
+
+
+@pytest.fixture(scope="module")
+def spare_pair(server_pool):
+    return server_pool()
+
+
+def run_cli(command, *args):
+    res = CliRunner().invoke(command.main, list(args), catch_exceptions=False)
+    return res
+
+
+def script(name, src, dst, *args):
+    return [os.path.join(BIN, name), "--src-mlflow-uri", src.uri, "--dst-mlflow-uri", dst.uri, "--quiet", *args]
+
+
+def test_copy_all_equals_the_source_and_a_rerun_copies_nothing(populated, census_diff, tmp_path):
+    src, dst = populated
+    plan = run_cli(copy_all, "--src-mlflow-uri", src.uri, "--dst-mlflow-uri", dst.uri, "--export-deleted-runs",
+                   "--dry-run")
+    assert plan.exit_code == 0, plan.output
+    res = run_cli(copy_all, "--src-mlflow-uri", src.uri, "--dst-mlflow-uri", dst.uri, "--export-deleted-runs",
+                  "--workers", "4")
+    assert res.exit_code == 0, res.output
+    assert census_diff(src.uri, dst.uri) == {}
+    # the dry run said what the copy then did, kind by kind
+    for kind in ("runs", "experiments", "model_versions", "traces", "logged_models", "prompt_versions"):
+        assert _count(plan.output, kind, "to copy") == _count(res.output, kind, "copied"), (kind, plan.output,
+                                                                                            res.output)
+    again = run_cli(copy_all, "--src-mlflow-uri", src.uri, "--dst-mlflow-uri", dst.uri, "--export-deleted-runs")
+    assert again.exit_code == 0, again.output
+    assert all(_count(again.output, kind, "copied") == 0
+               for kind in ("runs", "experiments", "model_versions", "traces", "logged_models", "prompt_versions"))
+    assert census_diff(src.uri, dst.uri) == {}
+
+
+def _count(output, kind, what):
+    """The number before `what` on the summary line of `kind` (0 when the kind has no line)."""
+    for line in output.splitlines():
+        if line.strip().startswith(f"{kind}:"):
+            for part in line.split(":", 1)[1].split(","):
+                if part.strip().endswith(what):
+                    return int(part.split()[0])
+    return 0
+
+
+def test_copy_killed_at_random_points_and_rerun_is_exact(populated, spare_pair, census_diff):
+    src, _ = populated
+    dst = spare_pair[0]
+    for delay in (4.0, 9.0):  # early (first experiment's runs), later (objects and registry)
+        proc = subprocess.Popen(script("copy-all", src, dst, "--export-deleted-runs"), stdout=subprocess.DEVNULL,
+                                stderr=subprocess.DEVNULL)
+        time.sleep(delay)
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+    res = subprocess.run(script("copy-all", src, dst, "--export-deleted-runs"), capture_output=True, text=True)
+    assert res.returncode == 0, res.stdout + res.stderr
+    assert census_diff(src.uri, dst.uri) == {}
+
+
+def test_two_copies_started_at_once_end_exact_with_no_twins(populated, spare_pair, census_diff):
+    src, _ = populated
+    dst = spare_pair[1]
+    procs = [subprocess.Popen(script("copy-all", src, dst, "--export-deleted-runs"), stdout=subprocess.PIPE,
+                              stderr=subprocess.STDOUT, text=True) for _ in range(2)]
+    outputs = [p.communicate()[0] for p in procs]
+    assert [p.returncode for p in procs] == [0, 0], outputs
+    assert census_diff(src.uri, dst.uri) == {}
+    # between them, each run was copied once
+    assert sum(_count(out, "runs", "copied") for out in outputs) == _count(outputs[0], "runs", "copied") + \
+        _count(outputs[1], "runs", "copied")
+
+
+def test_copy_experiments_and_copy_models_select_and_rename(populated, server_pool, tmp_path):
+    src, _ = populated
+    dst = server_pool()[0]
+    src_client, dst_client = src.client(), dst.client()
+    name = src_client.search_experiments(filter_string="name LIKE 'bench/exp_%'")[0].name
+    renames = tmp_path / "renames.txt"
+    renames.write_text(f"{name},copied/{name}\n")
+    res = run_cli(copy_experiments, "--src-mlflow-uri", src.uri, "--dst-mlflow-uri", dst.uri, "--experiments", name,
+                  "--experiment-rename-file", str(renames))
+    assert res.exit_code == 0, res.output
+    assert [e.name for e in dst_client.search_experiments() if e.name != "Default"] == [f"copied/{name}"]
+    src_runs = src_client.search_runs([src_client.get_experiment_by_name(name).experiment_id])
+    dst_runs = dst_client.search_runs([dst_client.get_experiment_by_name(f"copied/{name}").experiment_id])
+    assert sorted(r.info.run_name for r in src_runs) == sorted(r.info.run_name for r in dst_runs)
+
+    model = src_client.search_registered_models()[0].name
+    res = run_cli(copy_models, "--src-mlflow-uri", src.uri, "--dst-mlflow-uri", dst.uri, "--models", model)
+    assert res.exit_code == 0, res.output
+    src_versions = {v.version: v.current_stage for v in src_client.search_model_versions(f"name='{model}'")}
+    dst_versions = {v.version: v.current_stage for v in dst_client.search_model_versions(f"name='{model}'")}
+    assert src_versions == dst_versions
+
+
+def test_bad_options_exit_2_before_any_write(populated):
+    src, _ = populated
+    res = CliRunner().invoke(copy_all.main, ["--src-mlflow-uri", src.uri, "--dst-mlflow-uri", src.uri])
+    assert res.exit_code == 2 and "same server" in res.output
+    res = CliRunner().invoke(sync.main, ["--src-uri", src.uri])
+    assert res.exit_code == 2 and "--dst-mlflow-uri" in res.output
+
+
+def test_sync_brings_a_changed_source_level_and_then_plans_nothing(populated, census_diff):
+    """Last in the module: it changes the shared source."""
+    src, dst = populated  # dst holds the copy the first test made
+    c = src.client()
+    exp = c.get_experiment_by_name("bench/exp_000")
+    runs = c.search_runs([exp.experiment_id], order_by=["attributes.start_time ASC"])
+    old, other = runs[0], runs[1]
+    c.log_metric(old.info.run_id, "late_metric", 1.5, step=7)
+    c.log_metric(old.info.run_id, runs[0].data._metric_objs[0].key, 42.0, step=10_000)
+    c.set_tag(old.info.run_id, "reviewed", "yes")
+    c.delete_run(other.info.run_id)
+    new_run = c.create_run(exp.experiment_id, run_name="added-after-copy")
+    c.log_param(new_run.info.run_id, "p", "1")
+    c.set_terminated(new_run.info.run_id)
+    model = c.search_registered_models()[0].name
+    versions = sorted(c.search_model_versions(f"name='{model}'"), key=lambda v: int(v.version))
+    c.create_model_version(model, versions[0].source, run_id=versions[0].run_id)
+    c.transition_model_version_stage(model, versions[0].version, "Archived")
+    c.set_registered_model_alias(model, "champion", versions[-1].version)
+    c.register_prompt(c.search_prompts()[0].name, "Changed after the copy: {{question}}")
+
+    res = run_cli(sync, "--src-uri", src.uri, "--dst-uri", dst.uri, "--delete")
+    assert res.exit_code == 0, res.output
+    assert census_diff(src.uri, dst.uri) == {}
+    plan = run_cli(sync, "--src-uri", src.uri, "--dst-uri", dst.uri, "--delete", "--dry-run")
+    assert plan.exit_code == 0, plan.output
+    assert "to copy" not in plan.output or all(
+        _count(plan.output, kind, "to copy") == 0 for kind in
+        ("runs", "experiments", "models", "model_versions", "traces", "logged_models", "prompts", "prompt_versions",
+         "evaluation_datasets")), plan.output
