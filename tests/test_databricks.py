@@ -544,3 +544,39 @@ def test_python_api_with_a_notebooks_own_client(dbx, src_runs, tmp_path):
     export_run(src_runs["run_id"], str(out), mlflow_client=client)
     assert (out / "artifacts" / "notes" / "readme.txt").read_text() == "notes of wine-run"
     assert dbx.foreign_tokens() == []
+
+
+def test_copy_models_workspace_registry_to_unity_catalog_without_an_export(dbx, registries, src_runs, tmp_path,
+                                                                          uniq):
+    """The migration most users need as one direct copy: copy-models from a workspace registry into Unity
+    Catalog. Names are checked before any write; the versions' runs are copied into the renamed experiment;
+    stages become aliases by the documented rule; the version without a signature is refused, the others
+    copied with their numbers; a re-run copies nothing; each workspace only ever sees its own token."""
+    target = f"main.default.direct_{uniq}"
+    models = tmp_path / "models.csv"
+    models.write_text(f"Sklearn_Wine,{target}\n")
+    src_exp = MlflowClient("databricks://src-ws").get_experiment(src_runs["experiment_id"]).name
+    args = ["copy-models", "--models", "Sklearn_Wine", "--src-mlflow-uri", "databricks://dev-env",
+            "--dst-mlflow-uri", "databricks://prod-env", "--dst-registry-uri", "databricks-uc://prod-env"]
+    experiments_before = len(MlflowClient("databricks://dst-ws").search_experiments())
+    refused = run_cli(*args)
+    assert refused.exit_code == 2 and "Not a Unity Catalog model name: 'Sklearn_Wine'" in refused.output
+    assert len(MlflowClient("databricks://dst-ws").search_experiments()) == experiments_before
+
+    dbx.clear_requests()
+    result = run_cli(*args, "--model-rename-file", str(models))
+    assert result.exit_code == 1, result.output  # the version without a signature
+    assert f"Sklearn_Wine/{registries['nosig_version']}" in result.output and "set-model-signature" in result.output
+    versions = {v.version: v for v in _uc_versions("dst-ws", target)}
+    stages = registries["stages"]
+    assert sorted(versions) == sorted(stages)
+    aliases = {a: n for n, v in versions.items() for a in v.aliases}
+    assert aliases["production"] == max((n for n, s in stages.items() if s == "Production"), key=int)
+    copied_run = MlflowClient("databricks://dst-ws").get_run(versions[aliases["production"]].run_id)
+    assert copied_run.data.tags["mlflow_exim.import.src_run_id"]
+    assert MlflowClient("databricks://dst-ws").get_experiment(copied_run.info.experiment_id).name == src_exp
+    assert dbx.foreign_tokens() == []
+
+    again = run_cli(*args, "--model-rename-file", str(models))
+    assert "model_versions:        0 copied" in again.output and "runs:                  0 copied" in again.output
+    assert sorted(v.version for v in _uc_versions("dst-ws", target)) == sorted(stages)

@@ -8,10 +8,11 @@ from mlflow_export_import.bulk.rename_utils import get_renames, rename
 from mlflow_export_import.bulk.bulk_utils import get_experiment_ids, get_model_names
 from mlflow_export_import.bulk.model_utils import experiments_of_runs
 from mlflow_export_import.client.client_utils import use_client
-from mlflow_export_import.common import describe_error
+from mlflow_export_import.common import describe_error, registry_rules
 from mlflow_export_import.common.id_map import IdMap
 from mlflow_export_import.common.iterators import SearchExperimentsIterator, SearchModelVersionsIterator
 from mlflow_export_import.common.logging_utils import get_logger
+from mlflow_export_import.common.parallel import GROUP_WIDTH, map_bounded
 from mlflow_export_import.common.report import Report
 from mlflow_export_import.common.timestamp_utils import utc_str_to_millis
 from mlflow_export_import.engine import registry
@@ -38,11 +39,14 @@ def copy_experiments(experiments="all", src_client=None, dst_client=None, experi
     copier = ExperimentCopier(src, dst, writer, options, report, id_map, workers, dry_run, import_source_tags,
                               run_filter=_window(run_start_time, runs_until))
     renames = get_renames(experiment_renames)
-    for exp in select_experiments(src, experiments, options.include_deleted, report):
-        dst_name = rename(exp.name, renames, "experiment")
-        try:
-            copier.copy(exp, dst_name)
-        except Exception as ex:
+
+    def copy_one(exp):
+        copier.copy(exp, rename(exp.name, renames, "experiment"))
+
+    # a few experiments at once: one's serial steps (lease, listings, traces) overlap another's runs
+    selected = select_experiments(src, experiments, options.include_deleted, report)
+    for exp, _, ex in map_bounded(copy_one, selected, workers, width=GROUP_WIDTH):
+        if ex is not None:
             report.failed("experiments", exp.experiment_id, describe_error(ex), name=exp.name)
             _logger.error(f"Experiment '{exp.name}' failed to copy: {describe_error(ex)}")
     return report
@@ -57,6 +61,9 @@ def copy_models(models="all", src_client=None, dst_client=None, model_renames=No
     src, dst = use_client(src_client), use_client(dst_client)
     report = report if report is not None else Report()
     id_map = id_map if id_map is not None else IdMap()
+    renames = get_renames(model_renames)
+    # names the destination registry refuses (Unity Catalog: three levels) stop the command before any write
+    registry_rules.check_model_names(dst, [rename(n, renames, "model") for n in get_model_names(src, models)])
     if copy_experiments_of_versions:
         _copy_version_runs(src, dst, models, experiment_renames, import_source_tags, use_src_user_id, workers,
                            dry_run, report, id_map, sync, check_artifacts)
@@ -68,17 +75,22 @@ def copy_models(models="all", src_client=None, dst_client=None, model_renames=No
 
 def copy_all(src_client=None, dst_client=None, experiment_renames=None, model_renames=None,
              export_deleted_runs=False, import_source_tags=False, use_src_user_id=True, workers=None, dry_run=False,
-             report=None, sync=False, delete=False, check_artifacts=False):
-    """Every experiment, then every registered model, prompt and evaluation dataset."""
+             report=None, sync=False, delete=False, check_artifacts=False, experiments="all", models="all"):
+    """Every experiment (or those selected), then every registered model (or those selected; 'none': none),
+    prompt and evaluation dataset. With models or experiments selected, prompts and datasets are left out."""
     src, dst = use_client(src_client), use_client(dst_client)
     report = report if report is not None else Report()
     id_map = IdMap()
-    copy_experiments("all", src, dst, experiment_renames, export_deleted_runs, None, None, import_source_tags,
+    copy_experiments(experiments, src, dst, experiment_renames, export_deleted_runs, None, None, import_source_tags,
                      use_src_user_id, workers, dry_run, report, id_map, sync, delete, check_artifacts)
     owner = new_owner()
+    everything = str(experiments).lower() == "all" and str(models).lower() == "all"
     with _registry_lease(dst, dry_run, owner):
-        copy_models("all", src, dst, model_renames, experiment_renames, False, import_source_tags, use_src_user_id,
-                    workers, dry_run, report, id_map, sync, delete, owner=owner)
+        if str(models).lower() != "none":
+            copy_models(models, src, dst, model_renames, experiment_renames, not everything, import_source_tags,
+                        use_src_user_id, workers, dry_run, report, id_map, sync, delete, owner=owner)
+        if not everything:
+            return report
         _step(report, "prompts", lambda: registry.copy_prompts(src, dst, report, workers, dry_run=dry_run))
         _step(report, "evaluation_datasets",
               lambda: registry.copy_datasets(src, dst, report, id_map, workers, dry_run=dry_run))

@@ -16,7 +16,7 @@ def main(export_deleted_runs, model_rename_file, src_mlflow_uri, dst_mlflow_uri,
          experiment_rename_file, import_source_tags, use_src_user_id, workers, dry_run, report_file):
     """Copy every experiment, registered model, prompt and evaluation dataset from one server to another."""
     with command("copy-all", redact_options(locals()), report_file, dry_run=dry_run) as report:
-        src, dst = clients(src_mlflow_uri, dst_mlflow_uri, src_registry_uri, dst_registry_uri)
+        src, dst = clients(src_mlflow_uri, dst_mlflow_uri, src_registry_uri, dst_registry_uri, dry_run)
         engine.copy_all(src, dst, experiment_rename_file, model_rename_file, export_deleted_runs, import_source_tags,
                         use_src_user_id, workers, dry_run, report)
 

@@ -21,7 +21,7 @@ def main(experiments, run_start_time, runs_until, export_deleted_runs, src_mlflo
          dry_run, report_file):
     """Copy experiments and their runs from one tracking server to another, without an export directory."""
     with command("copy-experiments", redact_options(locals()), report_file, dry_run=dry_run) as report:
-        src, dst = clients(src_mlflow_uri, dst_mlflow_uri, src_registry_uri, dst_registry_uri)
+        src, dst = clients(src_mlflow_uri, dst_mlflow_uri, src_registry_uri, dst_registry_uri, dry_run)
         engine.copy_experiments(experiments, src, dst, experiment_rename_file, export_deleted_runs, run_start_time,
                                 runs_until, import_source_tags, use_src_user_id, workers, dry_run, report)
 

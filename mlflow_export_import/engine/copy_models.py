@@ -17,7 +17,7 @@ def main(models, model_rename_file, src_mlflow_uri, dst_mlflow_uri, src_registry
          experiment_rename_file, import_source_tags, use_src_user_id, workers, dry_run, report_file):
     """Copy registered models, their versions and the versions' runs from one server to another."""
     with command("copy-models", redact_options(locals()), report_file, dry_run=dry_run) as report:
-        src, dst = clients(src_mlflow_uri, dst_mlflow_uri, src_registry_uri, dst_registry_uri)
+        src, dst = clients(src_mlflow_uri, dst_mlflow_uri, src_registry_uri, dst_registry_uri, dry_run)
         engine.copy_models(models, src, dst, model_rename_file, experiment_rename_file, True, import_source_tags,
                            use_src_user_id, workers, dry_run, report)
 

@@ -9,6 +9,7 @@ from itertools import islice
 from mlflow.entities import ViewType
 from mlflow.exceptions import MlflowException
 
+from mlflow_export_import.client import uris
 from mlflow_export_import.common import describe_error, is_already_there
 from mlflow_export_import.common import id_map as id_maps
 from mlflow_export_import.common.iterators import SearchRunsIterator
@@ -41,7 +42,7 @@ class ExperimentCopier:
 
     def copy(self, src_exp, dst_name):
         """Copy one experiment; failures of its runs and objects are reported, not raised."""
-        if self._deleted_skip(src_exp, dst_name):
+        if self._deleted_skip(src_exp, dst_name) or self._empty_default_into_workspace(src_exp, dst_name):
             return
         dst_exp = check_experiment_importable(self.dst, dst_name, experiment_to_dict(src_exp))
         dst_id = self._experiment(src_exp, dst_name, dst_exp)
@@ -60,6 +61,18 @@ class ExperimentCopier:
             self._delete_orphans(dst_name, existing, runs)
         copy_experiment_objects(self.src, self.dst, src_exp.experiment_id, dst_id, runs.mapping, self.report,
                                 self.id_map, self.workers, links=runs.links, dry_run=self.dry_run)
+
+    def _empty_default_into_workspace(self, src_exp, dst_name):
+        """Open-source servers always have an experiment 'Default' (id 0); a workspace has none and takes only
+        path names. An empty one has nothing to copy (one with runs fails on its name, saying so)."""
+        if dst_name != "Default" or str(src_exp.experiment_id) != "0" or \
+                not uris.parse(self.dst.tracking_uri).is_databricks:
+            return False
+        if self.src.search_runs([src_exp.experiment_id], max_results=1, run_view_type=ViewType.ALL):
+            return False
+        self.report.skipped("experiments", dst_name, "the empty Default experiment of an open-source server: a "
+                                                     "Databricks workspace has none")
+        return True
 
     def _deleted_skip(self, src_exp, dst_name):
         """A deleted source experiment is copied (as deleted) only with deleted runs or --delete."""
