@@ -38,6 +38,7 @@
 # MAGIC
 # MAGIC ### Many objects: `bulk/`
 # MAGIC * Everything a tracking server holds: [Export_All]($./bulk/Export_All), [Import_All]($./bulk/Import_All)
+# MAGIC * A whole server, runs copied on the cluster's executors: [Migrate_On_Spark]($./bulk/Migrate_On_Spark)
 # MAGIC * Experiments with their runs: [Export_Experiments]($./bulk/Export_Experiments),
 # MAGIC   [Import_Experiments]($./bulk/Import_Experiments)
 # MAGIC * Registered models with their versions and runs: [Export_Registered_Models]($./bulk/Export_Registered_Models),

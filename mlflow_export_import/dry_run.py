@@ -11,7 +11,6 @@ from mlflow_export_import.bulk.import_models import read_model_names
 from mlflow_export_import.bulk.rename_utils import get_renames, rename
 from mlflow_export_import.common import MlflowExportImportException, describe_error, io_utils, model_utils
 from mlflow_export_import.common.capabilities import is_unsupported, unsupported_reason
-from mlflow_export_import.common.source_tags import ImportTags
 from mlflow_export_import.evaluation_dataset import export_evaluation_dataset as datasets
 from mlflow_export_import.evaluation_dataset.import_evaluation_dataset import read_dataset_file, records_to_upsert
 from mlflow_export_import.experiment.export_experiment import EXPERIMENT_FILE
@@ -26,7 +25,7 @@ from mlflow_export_import.model.model_utils import imported_versions, src_versio
 from mlflow_export_import.model_version.import_model_version import read_version
 from mlflow_export_import.prompt import export_prompt as prompts
 from mlflow_export_import.prompt.import_prompt import find_same_version, list_dst_versions, read_prompt_file
-from mlflow_export_import.run.import_run import find_earlier_import, read_run
+from mlflow_export_import.run.import_run import find_earlier_import, is_deleted, is_finished, read_run
 from mlflow_export_import.trace.export_trace import KIND as TRACES, TRACE_FILE
 from mlflow_export_import.trace.import_trace import imported_traces, read_trace, record_failure as record_trace_failure
 
@@ -39,13 +38,14 @@ def plan_run(client, run_dir, experiment_name, report):
     run_dct = read_run(run_dir)
     exp = client.get_experiment_by_name(experiment_name)
     earlier = find_earlier_import(client, exp.experiment_id, run_dct["info"]["run_id"]) if exp else None
-    _plan_one_run(run_dct, earlier, experiment_name, report)
+    _plan_one_run(run_dct, earlier, experiment_name, report, is_deleted(run_dct))
     plan_logged_models_dir(client, run_dir, exp.experiment_id if exp else None, experiment_name, report)
 
 
-def _plan_one_run(run_dct, earlier, experiment_name, report):
+def _plan_one_run(run_dct, earlier, experiment_name, report, src_deleted=False):
+    """src_deleted: the import ends the run's import by deleting it (see is_finished)."""
     src_id = run_dct["info"]["run_id"]
-    if earlier is not None and earlier.data.tags.get(ImportTags.STATE) == ImportTags.STATE_DONE:
+    if is_finished(earlier, src_deleted):
         report.skipped("runs", src_id, "already imported")
         return
     verb = "finish the half-imported" if earlier is not None else "create"
@@ -62,9 +62,12 @@ def plan_experiment(client, experiment_name, input_dir, report):
     exp = check_experiment_importable(client, experiment_name, mlflow_attr["experiment"])
     exp_id = exp.experiment_id if exp else None
     existing = imported_runs(client, exp_id) if exp_id else {}
+    exp_deleted = mlflow_attr["experiment"].get("lifecycle_stage") == "deleted"
     for src_id, run_dir in run_dirs_of(input_dir, mlflow_attr.get("runs")).items():
         try:
-            _plan_one_run(read_run(run_dir), existing.get(src_id), experiment_name, report)
+            run_dct = read_run(run_dir)
+            _plan_one_run(run_dct, existing.get(src_id), experiment_name, report,
+                          is_deleted(run_dct) and not exp_deleted)
         except MlflowExportImportException as ex:
             report.failed("runs", src_id, ex.message, name=experiment_name)
     models_dir = os.path.join(input_dir, "logged_models")

@@ -8,8 +8,11 @@ import sys
 
 from mlflow_export_import.cli import COMMANDS, with_defaults_shown
 
+# Only a subcommand of `mlflow-export-import`: a console script named `sync` would shadow the system's sync(1)
+# wherever the environment's bin folder comes first on the PATH.
+SUBCOMMANDS_ONLY = ("sync",)
 # script name -> module (under mlflow_export_import) whose `main` is the click command: the umbrella group's table
-SCRIPTS = COMMANDS
+SCRIPTS = {name: module for name, module in COMMANDS.items() if name not in SUBCOMMANDS_ONLY}
 
 CACHE_FILE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "help_cache.json")
 HELP_WIDTH = 78  # what click uses on a terminal: at most 80 columns, less a margin of 2

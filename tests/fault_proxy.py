@@ -1,7 +1,10 @@
 """An HTTP proxy on 127.0.0.1 that forwards to an MLflow server but answers some requests itself, before
-forwarding (the server never sees those): by default a share of them with 429 or 503 (some with Retry-After)."""
+forwarding (the server never sees those): by default a share of them with 429 or 503 (some with Retry-After).
+`latency` (seconds) delays every answer, as a far server would; `max_in_flight` is the most requests it held at
+once."""
 import random
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import requests
@@ -10,7 +13,7 @@ HOP_HEADERS = {"connection", "keep-alive", "transfer-encoding", "content-length"
 
 
 class FaultProxy:
-    def __init__(self, target_uri, fault_rate=0.1, seed=7, answer=None):
+    def __init__(self, target_uri, fault_rate=0.1, seed=7, answer=None, latency=0.0):
         """answer(path) -> (status, headers, body) to answer a request without forwarding it, or None to forward."""
         self.target = target_uri.rstrip("/")
         self.answer = answer or self._random_fault
@@ -19,6 +22,8 @@ class FaultProxy:
         self.lock = threading.Lock()
         self.requests = 0
         self.faults = 0
+        self.latency = latency
+        self.in_flight = self.max_in_flight = 0
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
 
@@ -58,6 +63,17 @@ class FaultProxy:
                 pass
 
             def _relay(self):
+                with proxy.lock:
+                    proxy.in_flight += 1
+                    proxy.max_in_flight = max(proxy.max_in_flight, proxy.in_flight)
+                try:
+                    time.sleep(proxy.latency)
+                    self._answer()
+                finally:
+                    with proxy.lock:
+                        proxy.in_flight -= 1
+
+            def _answer(self):
                 length = int(self.headers.get("Content-Length") or 0)
                 body = self.rfile.read(length) if length else None
                 fault = proxy._fault(self.path)

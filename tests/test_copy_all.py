@@ -73,7 +73,7 @@ def _count(output, kind, what):
 def test_copy_killed_at_random_points_and_rerun_is_exact(populated, spare_pair, census_diff):
     src, _ = populated
     dst = spare_pair[0]
-    for delay in (4.0, 9.0):  # early (first experiment's runs), later (objects and registry)
+    for delay in (5.0,):  # part-way through the runs (the tiny source takes some 15 s to copy here)
         proc = subprocess.Popen(script("copy-all", src, dst, "--export-deleted-runs"), stdout=subprocess.DEVNULL,
                                 stderr=subprocess.DEVNULL)
         time.sleep(delay)
@@ -97,9 +97,10 @@ def test_two_copies_started_at_once_end_exact_with_no_twins(populated, spare_pai
         _count(outputs[1], "runs", "copied")
 
 
-def test_copy_experiments_and_copy_models_select_and_rename(populated, server_pool, tmp_path):
+def test_copy_experiments_and_copy_models_select_and_rename(populated, spare_pair, tmp_path):
+    """Into the server the killed copy filled: the renamed experiment is new there."""
     src, _ = populated
-    dst = server_pool()[0]
+    dst = spare_pair[0]
     src_client, dst_client = src.client(), dst.client()
     name = src_client.search_experiments(filter_string="name LIKE 'bench/exp_%'")[0].name
     renames = tmp_path / "renames.txt"
@@ -107,16 +108,20 @@ def test_copy_experiments_and_copy_models_select_and_rename(populated, server_po
     res = run_cli(copy_experiments, "--src-mlflow-uri", src.uri, "--dst-mlflow-uri", dst.uri, "--experiments", name,
                   "--experiment-rename-file", str(renames))
     assert res.exit_code == 0, res.output
-    assert [e.name for e in dst_client.search_experiments() if e.name != "Default"] == [f"copied/{name}"]
+    assert dst_client.get_experiment_by_name(f"copied/{name}") is not None
     src_runs = src_client.search_runs([src_client.get_experiment_by_name(name).experiment_id])
     dst_runs = dst_client.search_runs([dst_client.get_experiment_by_name(f"copied/{name}").experiment_id])
     assert sorted(r.info.run_name for r in src_runs) == sorted(r.info.run_name for r in dst_runs)
 
     model = src_client.search_registered_models()[0].name
-    res = run_cli(copy_models, "--src-mlflow-uri", src.uri, "--dst-mlflow-uri", dst.uri, "--models", model)
+    model_renames = tmp_path / "models.txt"
+    model_renames.write_text(f"{model},copied_{model}\n")
+    res = run_cli(copy_models, "--src-mlflow-uri", src.uri, "--dst-mlflow-uri", dst.uri, "--models", model,
+                  "--model-rename-file", str(model_renames))
     assert res.exit_code == 0, res.output
     src_versions = {v.version: v.current_stage for v in src_client.search_model_versions(f"name='{model}'")}
-    dst_versions = {v.version: v.current_stage for v in dst_client.search_model_versions(f"name='{model}'")}
+    dst_versions = {v.version: v.current_stage
+                    for v in dst_client.search_model_versions(f"name='copied_{model}'")}
     assert src_versions == dst_versions
 
 
@@ -126,6 +131,28 @@ def test_bad_options_exit_2_before_any_write(populated):
     assert res.exit_code == 2 and "same server" in res.output
     res = CliRunner().invoke(sync.main, ["--src-uri", src.uri])
     assert res.exit_code == 2 and "--dst-mlflow-uri" in res.output
+
+
+def test_sync_into_a_directory_is_an_incremental_backup(populated, tmp_path):
+    """sync --dst-dir keeps an export directory level: verify finds it equal to the source, a second sync
+    writes only the run that changed, and import-all would read it (verify reads it as an export)."""
+    from mlflow_export_import.verify import verify
+    src, _ = populated
+    backup = str(tmp_path / "backup")
+    res = run_cli(sync, "--src-uri", src.uri, "--dst-dir", backup)
+    assert res.exit_code == 0, res.output
+    check = CliRunner().invoke(verify.main, ["--src-uri", src.uri, "--dst-dir", backup, "--include-deleted"])
+    assert check.exit_code == 0 and "EQUAL" in check.output, check.output
+    c = src.client()
+    run = c.search_runs([c.get_experiment_by_name("bench/exp_001").experiment_id])[0]
+    c.log_metric(run.info.run_id, "after_backup", 3.0)
+    again = run_cli(sync, "--src-uri", src.uri, "--dst-dir", backup)
+    assert again.exit_code == 0, again.output
+    assert _count(again.output, "runs", "copied") == 1, again.output
+    check = CliRunner().invoke(verify.main, ["--src-uri", src.uri, "--dst-dir", backup, "--include-deleted"])
+    assert check.exit_code == 0 and "EQUAL" in check.output, check.output
+    both = CliRunner().invoke(sync.main, ["--src-uri", src.uri, "--dst-dir", backup, "--dst-uri", src.uri])
+    assert both.exit_code == 2 and "not both" in both.output
 
 
 def test_sync_brings_a_changed_source_level_and_then_plans_nothing(populated, census_diff):

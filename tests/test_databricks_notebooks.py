@@ -518,6 +518,15 @@ SPECS = {
         lambda c: {"input_dir": c.dir("all"), "tracking_uri": c.dst.uri,
                    "report_file": str(c.tmp / "import-all-report.json")},
         check_import_all, ["bulk/Export_All"]),
+    # the engine path itself runs in test_spark.py, on its Spark cluster (this module starts no JVM)
+    "bulk/Migrate_On_Spark": Spec(
+        lambda c: {"steps": "import", "dir": c.dir("all"), "dst_tracking_uri": c.dst.uri, "engine": "local",
+                   "experiment_rename_file": rename_file(c, "migrate-exps.csv", f"nb-all-{c.s.u},nb-spark-{c.s.u}"),
+                   "model_rename_file": rename_file(c, "migrate-models.csv",
+                                                    f"nb-all-model-{c.s.u},nb-spark-model-{c.s.u}")},
+        all_of(counts({"runs": (1, 0, 0), "model_versions": (1, 0, 0)}),
+               has_version_of_source(lambda c: f"nb-spark-model-{c.s.u}")),
+        ["bulk/Export_All"]),
     "bulk/Export_Experiments": Spec(
         lambda c: {"experiments": c.s.experiment, "output_dir": c.dir("exps"), "tracking_uri": c.src.uri},
         all_of(counts({"runs": (1, 0, 0)}), exported("exps/experiments.json"))),

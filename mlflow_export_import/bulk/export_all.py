@@ -16,6 +16,8 @@ from mlflow_export_import.common.click_options import (
     opt_run_start_time, opt_until, opt_use_threads, opt_workers)
 from mlflow_export_import.common.cli_utils import command, mk_client
 from mlflow_export_import.common.report import Report
+from mlflow_export_import.spark.options import opt_engine, opt_spark_master
+from mlflow_export_import.spark.session import start_engine
 from mlflow_export_import.common.utils import string_to_list
 
 ALL_STAGES = "Production,Staging,Archived,None"
@@ -23,8 +25,8 @@ ALL_STAGES = "Production,Staging,Archived,None"
 
 def export_all(output_dir, run_start_time=None, runs_until=None, stages="", export_latest_versions=False,
                export_deleted_runs=False, export_version_model=False, export_permissions=False, notebook_formats=None,
-               use_threads=False, mlflow_client=None, report=None, workers=None):
-    """Returns the manifest info block."""
+               use_threads=False, mlflow_client=None, report=None, workers=None, engine=None):
+    """Returns the manifest info block. engine="spark": the runs are exported by Spark tasks."""
     client = use_client(mlflow_client)
     report = report if report is not None else Report()
     start = time.time()
@@ -33,7 +35,7 @@ def export_all(output_dir, run_start_time=None, runs_until=None, stages="", expo
                                  export_deleted_runs, report=report, workers=workers)
     exps_info = export_experiments("all", os.path.join(output_dir, "experiments"), export_permissions,
                                    run_start_time, runs_until, export_deleted_runs, notebook_formats, use_threads,
-                                   mlflow_client=client, report=report, workers=workers)
+                                   mlflow_client=client, report=report, workers=workers, engine=engine)
     status = {"models": models_info, "experiments": exps_info}
     status["prompts"] = export_prompts(os.path.join(output_dir, "prompts"), mlflow_client=client, report=report,
                                        workers=workers)
@@ -62,14 +64,18 @@ def export_all(output_dir, run_start_time=None, runs_until=None, stages="", expo
 @opt_notebook_formats
 @opt_use_threads
 @opt_workers
+@opt_engine
+@opt_spark_master
 @opt_report
 def main(output_dir, export_latest_versions, stages, run_start_time, runs_until, export_deleted_runs,
-         export_version_model, export_permissions, notebook_formats, use_threads, workers, report_file):
+         export_version_model, export_permissions, notebook_formats, use_threads, workers, engine, spark_master,
+         report_file):
     """Export every registered model and experiment of the tracking server."""
     with command("export-all", locals(), report_file) as report:
+        start_engine(engine, spark_master)
         export_all(output_dir, run_start_time, runs_until, stages, export_latest_versions, export_deleted_runs,
                    export_version_model, export_permissions, string_to_list(notebook_formats), use_threads,
-                   mlflow_client=mk_client(), report=report, workers=workers)
+                   mlflow_client=mk_client(), report=report, workers=workers, engine=engine)
 
 
 if __name__ == "__main__":

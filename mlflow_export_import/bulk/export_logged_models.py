@@ -43,10 +43,10 @@ def export_logged_models(experiment_ids, output_dir, logged_models_filter=None, 
 
 
 def export_experiment_logged_models(client, experiment_id, output_dir, run_ids=None, report=None, workers=None,
-                                    write_list=True):
+                                    write_list=True, experiment_name=None):
     """Export one experiment's logged models (those of `run_ids` and those without a source run, when
     run_ids is given) into output_dir/<model_id>/. Returns (ok ids, failed ids), or (None, None) when the
-    server has no logged models."""
+    server has no logged models. experiment_name: the experiment's, when the caller knows it."""
     report = report if report is not None else Report()
     try:
         models = list(SearchLoggedModelsIterator(client, [experiment_id]))
@@ -70,8 +70,8 @@ def export_experiment_logged_models(client, experiment_id, output_dir, run_ids=N
             failed.append(model.model_id)
             report.failed(KIND, model.model_id, f"Logged model failed to export: {describe_error(ex)}")
     if write_list and (ok or failed):
-        exp = client.get_experiment(experiment_id)
-        write_logged_models_file(client, output_dir, [{"id": experiment_id, "name": exp.name, "logged_models": ok}],
+        name = experiment_name or client.get_experiment(experiment_id).name
+        write_logged_models_file(client, output_dir, [{"id": experiment_id, "name": name, "logged_models": ok}],
                                  ok, failed)
     return ok, failed
 

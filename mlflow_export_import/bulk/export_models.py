@@ -17,6 +17,8 @@ from mlflow_export_import.common.cli_utils import command, mk_client
 from mlflow_export_import.common.logging_utils import get_logger
 from mlflow_export_import.common.parallel import map_bounded
 from mlflow_export_import.common.report import Report
+from mlflow_export_import.spark.options import opt_engine, opt_spark_master
+from mlflow_export_import.spark.session import start_engine
 from mlflow_export_import.common.utils import string_to_list
 from mlflow_export_import.model.export_model import MODEL_FILE, check_stages_and_versions, export_model
 
@@ -29,8 +31,8 @@ _logger = get_logger(__name__)
 def export_models(model_names, output_dir, stages="", export_latest_versions=False, export_all_runs=False,
                   export_permissions=False, run_start_time=None, runs_until=None, export_deleted_runs=False,
                   export_version_model=False, notebook_formats=None, use_threads=False, mlflow_client=None,
-                  report=None, workers=None):
-    """Returns the manifest info block."""
+                  report=None, workers=None, engine=None):
+    """Returns the manifest info block. engine="spark": the runs are exported by Spark tasks."""
     client = use_client(mlflow_client)
     report = report if report is not None else Report()
     models_info = _export_models(client, model_names, os.path.join(output_dir, "models"), notebook_formats, stages,
@@ -42,7 +44,7 @@ def export_models(model_names, output_dir, stages="", export_latest_versions=Fal
         experiments = list(experiments)
     exps_info = export_experiments(experiments, os.path.join(output_dir, "experiments"), export_permissions,
                                    run_start_time, runs_until, export_deleted_runs, notebook_formats, use_threads,
-                                   mlflow_client=client, report=report, workers=workers)
+                                   mlflow_client=client, report=report, workers=workers, engine=engine)
     info = {"model_names": model_names, "stages": stages, "export_all_runs": export_all_runs,
             "export_latest_versions": export_latest_versions, "export_permissions": export_permissions,
             "export_deleted_runs": export_deleted_runs, "notebook_formats": notebook_formats,
@@ -104,15 +106,19 @@ def version_run_ids(models_dir, model_names):
 @opt_notebook_formats
 @opt_use_threads
 @opt_workers
+@opt_engine
+@opt_spark_master
 @opt_report
 def main(models, output_dir, export_latest_versions, export_all_runs, stages, export_permissions, run_start_time,
-         runs_until, export_deleted_runs, export_version_model, notebook_formats, use_threads, workers, report_file):
+         runs_until, export_deleted_runs, export_version_model, notebook_formats, use_threads, workers, engine,
+         spark_master, report_file):
     """Export registered models, their versions and the experiments of their runs."""
     with command("export-models", locals(), report_file) as report:
+        start_engine(engine, spark_master)
         export_models(models, output_dir, stages, export_latest_versions, export_all_runs, export_permissions,
                       run_start_time, runs_until, export_deleted_runs, export_version_model,
                       string_to_list(notebook_formats), use_threads, mlflow_client=mk_client(), report=report,
-                      workers=workers)
+                      workers=workers, engine=engine)
 
 
 if __name__ == "__main__":

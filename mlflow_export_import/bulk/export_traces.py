@@ -36,10 +36,10 @@ def export_traces(experiment_ids, output_dir, run_id=None, mlflow_client=None, r
 
 
 def export_experiment_traces(client, experiment_id, output_dir, run_ids=None, report=None, workers=None,
-                             write_list=True, keep_unlinked=True):
+                             write_list=True, keep_unlinked=True, experiment_name=None):
     """Export one experiment's traces into output_dir/<trace id>/: all, or, when run_ids is given, those of
     these runs (and those of no run if keep_unlinked). Returns (ok ids, failed ids), or (None, None) when the
-    server has no traces."""
+    server has no traces. experiment_name: the experiment's, when the caller knows it."""
     report = report if report is not None else Report()
     try:
         infos = [t.info for t in BaseIterator(client.search_traces, 500, locations=[experiment_id],
@@ -56,7 +56,8 @@ def export_experiment_traces(client, experiment_id, output_dir, run_ids=None, re
     ok, failed = [], []
 
     def export_one(info):
-        return export_trace_entity(client, info.trace_id, os.path.join(output_dir, info.trace_id), report)
+        return export_trace_entity(client, info.trace_id, os.path.join(output_dir, info.trace_id), report,
+                                   trace_info=info)
 
     for info, _, ex in map_bounded(export_one, infos, workers):
         if ex is None:
@@ -65,7 +66,7 @@ def export_experiment_traces(client, experiment_id, output_dir, run_ids=None, re
             failed.append(info.trace_id)
             report.failed(KIND, info.trace_id, f"Trace failed to export: {describe_error(ex)}")
     if write_list and (ok or failed):
-        name = client.get_experiment(experiment_id).name
+        name = experiment_name or client.get_experiment(experiment_id).name
         write_traces_file(client, output_dir, [{"id": experiment_id, "name": name, "traces": ok}], ok, failed)
     return ok, failed
 

@@ -22,6 +22,8 @@ from mlflow_export_import.common.id_map import IdMap
 from mlflow_export_import.common.logging_utils import get_logger
 from mlflow_export_import.common.parallel import map_bounded
 from mlflow_export_import.common.report import Report
+from mlflow_export_import.spark.options import opt_engine, opt_spark_master
+from mlflow_export_import.spark.session import start_engine
 from mlflow_export_import.model.import_model import BaseModelImporter, read_model
 from mlflow_export_import.permissions.mapping import get_principal_map
 
@@ -32,9 +34,10 @@ _logger = get_logger(__name__)
 
 def import_models(input_dir, delete_model, import_permissions=False, import_source_tags=False, use_src_user_id=True,
                   experiment_renames=None, model_renames=None, verbose=False, use_threads=False, mlflow_client=None,
-                  report=None, workers=None, id_map=None, dst_notebook_dir=None, principal_map=None):
+                  report=None, workers=None, id_map=None, dst_notebook_dir=None, principal_map=None, engine=None):
     """With import_permissions, the experiments' and models' exported Databricks permissions are granted
-    (principals renamed by principal_map); with dst_notebook_dir, the runs' notebooks go into that folder."""
+    (principals renamed by principal_map); with dst_notebook_dir, the runs' notebooks go into that folder.
+    engine="spark": the runs are filled by Spark tasks."""
     client = use_client(mlflow_client)
     report = report if report is not None else Report()
     id_map = id_map if id_map is not None else IdMap()
@@ -44,7 +47,7 @@ def import_models(input_dir, delete_model, import_permissions=False, import_sour
     registry_rules.check_model_names(client, [rename(n, get_renames(model_renames), "model") for n in model_names])
     exp_info, runs = _import_experiments(client, input_dir, import_permissions, import_source_tags, use_src_user_id,
                                    experiment_renames, use_threads, report, workers, id_map,
-                                   dst_notebook_dir=dst_notebook_dir, principal_map=principal_map)
+                                   dst_notebook_dir=dst_notebook_dir, principal_map=principal_map, engine=engine)
     importer = BaseModelImporter(client, import_permissions=import_permissions, import_source_tags=import_source_tags,
                                  principal_map=principal_map)
     models_info = _import_models(client, input_dir, model_names, delete_model, importer, model_renames,
@@ -63,12 +66,12 @@ def read_model_names(input_dir):
 
 def _import_experiments(client, input_dir, import_permissions, import_source_tags, use_src_user_id,
                         experiment_renames, use_threads, report, workers, id_map, dst_notebook_dir=None,
-                        principal_map=None):
+                        principal_map=None, engine=None):
     start = time.time()
     results = import_experiments(os.path.join(input_dir, "experiments"), import_permissions, import_source_tags,
                                  use_src_user_id, experiment_renames, use_threads, mlflow_client=client,
                                  report=report, workers=workers, id_map=id_map, dst_notebook_dir=dst_notebook_dir,
-                                 principal_map=principal_map)
+                                 principal_map=principal_map, engine=engine)
     runs = _flatten_run_info_map(results)
     for src_run_id, run_info in runs.items():
         id_map.put(id_maps.RUNS, src_run_id, run_info.run_id)
@@ -143,12 +146,14 @@ def opt_model_rename_file(f):
 @opt_use_threads
 @bool_option("--verbose", "Log the source -> destination version numbers.")
 @opt_workers
+@opt_engine
+@opt_spark_master
 @opt_retry_failed
 @opt_dry_run
 @opt_report
 def main(input_dir, delete_model, import_permissions, principal_map, experiment_rename_file, model_rename_file,
-         import_source_tags, use_src_user_id, dst_notebook_dir, use_threads, verbose, workers, retry_failed, dry_run,
-         report_file):
+         import_source_tags, use_src_user_id, dst_notebook_dir, use_threads, verbose, workers, engine, spark_master,
+         retry_failed, dry_run, report_file):
     """Import registered models and their experiments exported by export-models or export-all."""
     with command("import-models", locals(), report_file,
                  dry_run=dry_run, retry_failed=retry_failed) as report:
@@ -157,9 +162,11 @@ def main(input_dir, delete_model, import_permissions, principal_map, experiment_
             plans.plan_models(mk_client(read_only=True), input_dir, delete_model, experiment_rename_file,
                               model_rename_file, report)
             return
+        start_engine(engine, spark_master)
         import_models(input_dir, delete_model, import_permissions, import_source_tags, use_src_user_id,
                       experiment_rename_file, model_rename_file, verbose, use_threads, mlflow_client=mk_client(),
-                      report=report, workers=workers, dst_notebook_dir=dst_notebook_dir, principal_map=principal_map)
+                      report=report, workers=workers, dst_notebook_dir=dst_notebook_dir, principal_map=principal_map,
+                      engine=engine)
 
 
 if __name__ == "__main__":

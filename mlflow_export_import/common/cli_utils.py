@@ -14,6 +14,7 @@ from mlflow_export_import.client import uris
 from mlflow_export_import.client.client_utils import (
     ReadOnlyClient, check_server, create_mlflow_client, resolve_tracking_uri, sqlite_path)
 from mlflow_export_import.common import MlflowExportImportException, UsageError, describe_error
+from mlflow_export_import.common import parallel
 from mlflow_export_import.common.logging_utils import configure_logging, get_logger
 from mlflow_export_import.common.progress import Progress, attach_to_logger
 from mlflow_export_import.common.rate_limit import RateLimitedClient
@@ -93,7 +94,8 @@ def command(name, options, report_file=None, dry_run=False, retry_failed=None):
             if dry_run:
                 raise UsageError("--dry-run and --retry-failed cannot be combined")
             report.retry = RetryList.read(retry_failed)
-        yield report
+        with parallel.session():  # the command's pools share one concurrency limit, learned as they go
+            yield report
     except UsageError as ex:  # bad options: nothing was done, so no summary; the error once
         usage_error = True
         progress.close()

@@ -136,7 +136,8 @@ def opt_use_threads(f):
 
 def opt_workers(f):
     return click.option("--workers", type=click.IntRange(1, 64), default=None,
-                        help="Objects (runs, versions, ...) processed in parallel. Default: 8.")(f)
+                        help="Objects (runs, versions, ...) processed in parallel at the start (default 8); the "
+                             "pool then adapts to the server, up to 4x that.")(f)
 
 
 def opt_experiment_rename_file(f):

@@ -91,7 +91,8 @@ def _copy_run(src_client, src_run, dst_client, experiment_id, earlier):
     src_parent_id = run_dct["tags"].get(MLFLOW_PARENT_RUN_ID)
     dst_parent = find_earlier_import(dst_client, experiment_id, src_parent_id) if src_parent_id else None
     with tempfile.TemporaryDirectory(prefix="mlflow-copy-run-") as tmp:
-        download_run_artifacts(src_client, src_run.info.run_id, os.path.join(tmp, "artifacts"))
+        download_run_artifacts(src_client, src_run.info.run_id, os.path.join(tmp, "artifacts"),
+                               src_run.info.artifact_uri)
         return RunImporter(dst_client).import_run(experiment_id, tmp, run_dct,
                                                   dst_parent.info.run_id if dst_parent else None,
                                                   reuse_run=earlier)

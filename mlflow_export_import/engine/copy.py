@@ -15,7 +15,7 @@ from mlflow_export_import.common.logging_utils import get_logger
 from mlflow_export_import.common.parallel import GROUP_WIDTH, map_bounded
 from mlflow_export_import.common.report import Report
 from mlflow_export_import.common.timestamp_utils import utc_str_to_millis
-from mlflow_export_import.engine import registry
+from mlflow_export_import.engine import backup, registry
 from mlflow_export_import.engine.experiments import ExperimentCopier
 from mlflow_export_import.engine.lock import new_owner, registry_lease
 from mlflow_export_import.engine.runs import Options, RunWriter
@@ -156,3 +156,13 @@ def _step(report, kind, fn):
     except Exception as ex:
         report.failed(kind, "all", describe_error(ex))
         _logger.error(f"Copying {kind} failed: {describe_error(ex)}")
+
+
+def sync_to_dir(src_client=None, output_dir=None, experiments="all", delete=False, workers=None, dry_run=False,
+                report=None):
+    """Keep an export directory (export-all layout) level with the source: an incremental backup. See
+    engine/backup.py."""
+    src = use_client(src_client)
+    report = report if report is not None else Report()
+    backup.sync_to_dir(src, output_dir, experiments, select_experiments, delete, workers, dry_run, report)
+    return report

@@ -22,9 +22,11 @@ from mlflow_export_import.experiment.export_experiment import experiment_to_dict
 from mlflow_export_import.experiment.import_experiment import (
     ALREADY_PRESENT, _create_or_update_experiment, check_experiment_importable, imported_runs)
 from mlflow_export_import.experiment.nested_runs_utils import depth_levels
+from mlflow_export_import.run import metric_history
 from mlflow_export_import.run.import_run import MLFLOW_PARENT_RUN_ID
 
 PAGE = 500
+COPIES = (run_plans.CREATE, run_plans.FINISH)
 
 _logger = get_logger(__name__)
 
@@ -139,25 +141,40 @@ class ExperimentCopier:
             self._level(ready, dst_name, dst_id, existing, done, waiting)
 
     def _level(self, runs, dst_name, dst_id, existing, done, waiting):
-        for run, outcome, ex in map_bounded(lambda r: self._one(r, dst_name, dst_id, existing, done), runs,
-                                            self.workers):
-            src_id = run.info.run_id
-            if ex is not None:
-                self.report.failed("runs", src_id, describe_error(ex), name=dst_name)
-                _logger.error(f"Run '{src_id}' failed to copy into '{dst_name}': {describe_error(ex)}")
-                continue
-            done.add(src_id, outcome)
-            if outcome.dst_id:
-                self.id_map.put(id_maps.RUNS, src_id, outcome.dst_id)
-            children = waiting.pop(src_id, [])
-            if children:
-                self._level(children, dst_name, dst_id, existing, done, waiting)
+        """Runs whose parents have their copies: planned, then carried out a batch at a time (a batch's metric
+        histories are read in bulk, a few requests for up to 100 runs)."""
+        for batch in history_batches(runs):
+            planned = [(run, run_plans.plan_run(run, existing.get(run.info.run_id), self.options)) for run in batch]
+            histories = self._histories([run for run, action in planned if action.kind in COPIES])
+            for (run, action), outcome, ex in map_bounded(
+                    lambda item: self._one(item[0], item[1], dst_name, dst_id, existing, done, histories),
+                    planned, self.workers):
+                src_id = run.info.run_id
+                if ex is not None:
+                    self.report.failed("runs", src_id, describe_error(ex), name=dst_name)
+                    _logger.error(f"Run '{src_id}' failed to copy into '{dst_name}': {describe_error(ex)}")
+                    continue
+                done.add(src_id, outcome)
+                if outcome.dst_id:
+                    self.id_map.put(id_maps.RUNS, src_id, outcome.dst_id)
+                children = waiting.pop(src_id, [])
+                if children:
+                    self._level(children, dst_name, dst_id, existing, done, waiting)
 
-    def _one(self, src_run, dst_name, dst_id, existing, done):
-        """Plan and carry out one run. Returns its RunOutcome (dst_id None when it has no copy)."""
+    def _histories(self, runs):
+        """{run id: run with everything a copy needs, {key: [Metric]}} for the runs to copy."""
+        if self.dry_run or not runs:
+            return {}
+        full = {}
+        for run, result, ex in map_bounded(self._with_outputs, runs, self.workers):
+            full[run.info.run_id] = result if ex is None else run  # a failed re-read fails the run's copy later
+        histories = metric_history.read_metric_histories(self.src, list(full.values()), self.workers)
+        return {run_id: (run, histories.get(run_id)) for run_id, run in full.items()}
+
+    def _one(self, src_run, action, dst_name, dst_id, existing, done, histories):
+        """Carry out one run's action. Returns its RunOutcome (dst_id None when it has no copy)."""
         src_id = src_run.info.run_id
         dst_run = existing.get(src_id)
-        action = run_plans.plan_run(src_run, dst_run, self.options)
         label = src_run.info.run_name or src_id
         dst_run_id = dst_run.info.run_id if dst_run else None
         if action.kind == run_plans.SKIP:  # a child of a run with no copy is copied unlinked
@@ -170,15 +187,16 @@ class ExperimentCopier:
         if action.kind == run_plans.DELETE:
             self.writer.delete(dst_run)
             self.report.copied("runs")
-            return RunOutcome(dst_run.info.run_id, None)
+            return RunOutcome(dst_run_id, None)
         if action.kind == run_plans.UPDATE:
             for note in self.writer.update(src_run, dst_run):
                 self.report.note(f"run {src_id}: {note}")
             self.report.copied("runs")
-            return RunOutcome(dst_run.info.run_id, None)
+            return RunOutcome(dst_run_id, None)
+        full_run, run_histories = histories.get(src_id) or (self._with_outputs(src_run), None)
         src_parent = src_run.data.tags.get(MLFLOW_PARENT_RUN_ID)
-        src_run = self._with_outputs(src_run)
-        dst_run_id, run_dct = self.writer.copy(src_run, dst_id, done.mapping.get(src_parent), dst_run)
+        dst_run_id, run_dct = self.writer.copy(full_run, dst_id, done.mapping.get(src_parent), dst_run,
+                                               run_histories)
         self.report.copied("runs")
         return RunOutcome(dst_run_id, model_links(run_dct))
 
@@ -221,6 +239,21 @@ class _RunIds:
         self.mapping[src_id] = outcome.dst_id
         if outcome.links:
             self.links[src_id] = outcome.links
+
+
+def history_batches(runs):
+    """Runs whose histories are read together: at most MAX_RUNS per bulk request and MAX_RUN_KEYS histories in
+    memory at once."""
+    batch, weight = [], 0
+    for run in runs:
+        run_weight = max(1, len(run.data.metrics))
+        if batch and (len(batch) >= metric_history.MAX_RUNS or weight + run_weight > metric_history.MAX_RUN_KEYS):
+            yield batch
+            batch, weight = [], 0
+        batch.append(run)
+        weight += run_weight
+    if batch:
+        yield batch
 
 
 def model_links(run_dct):

@@ -99,11 +99,13 @@ class RunWriter:
     def __init__(self, src, dst, importer, options):
         self.src, self.dst, self.importer, self.options = src, dst, importer, options
 
-    def copy(self, src_run, experiment_id, dst_parent_id, earlier):
-        """Create (or finish) the copy. Returns (destination run id, the run's dict as exported)."""
-        run_dct = run_to_dict(self.src, src_run)
+    def copy(self, src_run, experiment_id, dst_parent_id, earlier, metric_histories=None):
+        """Create (or finish) the copy. Returns (destination run id, the run's dict as exported).
+        metric_histories: {key: [Metric]} read in bulk; the other keys are read here."""
+        run_dct = run_to_dict(self.src, src_run, metric_histories)
         with tempfile.TemporaryDirectory(prefix="mlflow-copy-") as tmp:
-            download_run_artifacts(self.src, src_run.info.run_id, os.path.join(tmp, "artifacts"))
+            download_run_artifacts(self.src, src_run.info.run_id, os.path.join(tmp, "artifacts"),
+                                   src_run.info.artifact_uri)
             run_id = self.importer.import_run(experiment_id, tmp, run_dct, dst_parent_id, reuse_run=earlier)
         return run_id, run_dct
 

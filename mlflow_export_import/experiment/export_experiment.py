@@ -2,7 +2,7 @@
 import os
 
 import click
-from mlflow.entities import ViewType
+from mlflow.entities import Experiment, ViewType
 
 from mlflow_export_import.bulk.export_logged_models import export_experiment_logged_models
 from mlflow_export_import.bulk.export_traces import export_experiment_traces
@@ -22,6 +22,7 @@ from mlflow_export_import.common.utils import string_to_list, strip_underscores
 from mlflow_export_import.experiment.nested_runs_utils import get_descendant_run_ids
 from mlflow_export_import.notebook.notebooks import check_formats
 from mlflow_export_import.permissions.transfer import export_experiment_permissions
+from mlflow_export_import.run import metric_history
 from mlflow_export_import.run.export_run import export_run_entity
 
 EXPERIMENT_FILE = "experiment.json"
@@ -33,34 +34,21 @@ def export_experiment(experiment_id_or_name, output_dir, run_ids=None, export_pe
                       run_start_time=None, runs_until=None, export_deleted_runs=False, check_nested_runs=False,
                       notebook_formats=None, logged_models_filter=None, mlflow_client=None, report=None,
                       workers=None):
-    """Export the experiment and its runs (all, the listed run_ids, or those started in
-    [run_start_time, runs_until), UTC). Returns (num_ok_runs, num_failed_runs)."""
+    """Export the experiment (a name, an id, or an Experiment already read) and its runs (all, the listed
+    run_ids, or those started in [run_start_time, runs_until), UTC). Returns (num_ok_runs, num_failed_runs)."""
     client = use_client(mlflow_client)
     report = report if report is not None else Report()
-    exp = get_experiment(client, experiment_id_or_name)
+    exp = experiment_id_or_name if isinstance(experiment_id_or_name, Experiment) \
+        else get_experiment(client, experiment_id_or_name)
     start_ms = utc_str_to_millis(run_start_time) if run_start_time else None
     until_ms = utc_str_to_millis(runs_until) if runs_until else None
     runs = _select_runs(client, exp.experiment_id, string_to_list(run_ids), check_nested_runs,
                         start_ms, until_ms, export_deleted_runs)
     ok_runs, failed_runs = [], []
-
-    def export_one(run_or_id):
-        run = client.get_run(run_or_id) if isinstance(run_or_id, str) else run_or_id
-        if not _in_window(run, start_ms, until_ms):
-            return None
-        if not isinstance(run_or_id, str) and getattr(run, "outputs", None) is not None:
-            run = client.get_run(run.info.run_id)  # search results lack the run's logged-model inputs
-        return export_run_entity(client, run, os.path.join(output_dir, "runs", run.info.run_id),
-                                 export_deleted_runs, report=report, notebook_formats=notebook_formats)
-
-    for item, result, ex in map_bounded(export_one, runs, workers):
-        run_id = item if isinstance(item, str) else item.info.run_id
-        if ex is not None:
-            failed_runs.append({"run_id": run_id, "reason": describe_error(ex)})
-            report.failed("runs", run_id, describe_error(ex), name=exp.name)
-            _logger.error(f"Run '{run_id}' of experiment '{exp.name}' failed to export: {describe_error(ex)}")
-        elif result is not None:
-            ok_runs.append(run_id)
+    window = (start_ms, until_ms)
+    for batch in _batches(runs):
+        _export_batch(client, exp, batch, output_dir, window, export_deleted_runs, notebook_formats, report, workers,
+                      (ok_runs, failed_runs))
     mlflow3_objects = _export_mlflow3_objects(client, exp, output_dir, ok_runs, report, workers,
                                               filtered=bool(run_ids or start_ms or until_ms),
                                               logged_models_filter=logged_models_filter)
@@ -88,6 +76,62 @@ def _select_runs(client, experiment_id, run_ids, check_nested_runs, start_ms, un
     return iter(SearchRunsIterator(client, experiment_id, filter=" AND ".join(clauses) or None, view_type=view_type))
 
 
+def _batches(runs):
+    """Lists of runs (or run ids) whose metric histories are read together: MAX_RUNS runs per bulk request, and
+    at most MAX_RUN_KEYS histories per batch, so memory does not grow with the experiment."""
+    batch, weight = [], 0
+    for run in runs:
+        run_weight = 1 if isinstance(run, str) else max(1, len(run.data.metrics))
+        if batch and (len(batch) >= metric_history.MAX_RUNS or weight + run_weight > metric_history.MAX_RUN_KEYS):
+            yield batch
+            batch, weight = [], 0
+        batch.append(run)
+        weight += run_weight
+    if batch:
+        yield batch
+
+
+def _export_batch(client, exp, batch, output_dir, window, export_deleted_runs, notebook_formats, report, workers,
+                  outcome):
+    """Export a batch of runs: complete the runs in parallel, read their metric histories in bulk, then write
+    each run in parallel. outcome: (ok run ids, failed runs) to append to."""
+    runs = []
+    for item, run, ex in map_bounded(lambda r: _full_run(client, r), batch, workers):
+        if ex is not None:
+            _failed(exp, item if isinstance(item, str) else item.info.run_id, ex, report, outcome[1])
+        elif _in_window(run, *window):
+            runs.append(run)
+    exported = [r for r in runs if export_deleted_runs or r.info.lifecycle_stage != "deleted"]
+    histories = metric_history.read_metric_histories(client, exported, workers)
+
+    def export_one(run):
+        return export_run_entity(client, run, os.path.join(output_dir, "runs", run.info.run_id), export_deleted_runs,
+                                 report=report, notebook_formats=notebook_formats,
+                                 metric_histories=histories.get(run.info.run_id))
+
+    for run, result, ex in map_bounded(export_one, runs, workers):
+        if ex is not None:
+            _failed(exp, run.info.run_id, ex, report, outcome[1])
+        elif result is not None:
+            outcome[0].append(run.info.run_id)
+
+
+def _full_run(client, run_or_id):
+    """The run with everything run.json needs. A listed id is fetched; a search result lacks only the run's
+    logged-model inputs, which servers that know logged models (they return run outputs) may have."""
+    if isinstance(run_or_id, str):
+        return client.get_run(run_or_id)
+    if getattr(run_or_id, "outputs", None) is not None:
+        return client.get_run(run_or_id.info.run_id)
+    return run_or_id
+
+
+def _failed(exp, run_id, ex, report, failed_runs):
+    failed_runs.append({"run_id": run_id, "reason": describe_error(ex)})
+    report.failed("runs", run_id, describe_error(ex), name=exp.name)
+    _logger.error(f"Run '{run_id}' of experiment '{exp.name}' failed to export: {describe_error(ex)}")
+
+
 def _in_window(run, start_ms, until_ms):
     start = run.info.start_time or 0
     return (start_ms is None or start >= start_ms) and (until_ms is None or start < until_ms)
@@ -107,7 +151,8 @@ def _export_mlflow3_objects(client, exp, output_dir, ok_runs, report, workers, f
     objects = {}
     for kind, export_fn in (("logged_models", export_experiment_logged_models), ("traces", export_experiment_traces)):
         try:
-            ok, failed = export_fn(client, exp.experiment_id, os.path.join(output_dir, kind), run_ids, report, workers)
+            ok, failed = export_fn(client, exp.experiment_id, os.path.join(output_dir, kind), run_ids, report, workers,
+                                   experiment_name=exp.name)
         except Exception as ex:
             report.failed(kind, f"experiment {exp.experiment_id}", describe_error(ex), name=exp.name)
             ok, failed = [], [f"experiment {exp.experiment_id}"]

@@ -31,7 +31,7 @@ from mlflow_export_import.logged_model.import_logged_model import import_logged_
 from mlflow_export_import.permissions.mapping import get_principal_map
 from mlflow_export_import.permissions.transfer import import_experiment_permissions
 from mlflow_export_import.run.export_run import RUN_FILE
-from mlflow_export_import.run.import_run import RunImporter, read_run
+from mlflow_export_import.run.import_run import RunImporter, is_deleted, is_finished, read_run
 from mlflow_export_import.trace.import_trace import import_traces_dir
 
 ALREADY_IMPORTED, COPIED, RETRY_LEFT_OUT = "already imported", "copied", "not in the --retry-failed list"
@@ -69,7 +69,8 @@ def import_experiment(experiment_name, input_dir, import_source_tags=False, impo
                                                            experiment_name)
     wanted = None if retry_all else report.wanted
     run_info_map = _import_runs(client, importer, experiment_id, experiment_name, run_dirs, report, workers,
-                                wanted)
+                                wanted, new_experiment=created,
+                                experiment_deleted=src_exp.get("lifecycle_stage") == "deleted")
     _import_mlflow3_objects(client, experiment_id, input_dir, run_dirs, run_info_map, report, workers, id_map,
                             wanted)
     if import_permissions:
@@ -195,24 +196,31 @@ def destination_experiments(client, experiments, id_map, report):
         yield exp, experiment_id, run_id_map
 
 
-def _import_runs(client, importer, experiment_id, experiment_name, run_dirs, report, workers, wanted=None):
+def _import_runs(client, importer, experiment_id, experiment_name, run_dirs, report, workers, wanted=None,
+                 new_experiment=False, experiment_deleted=False):
     """Parents first. A run whose parent failed to import fails too, so that a re-run imports both with their
-    link (a parent whose export is unreadable is not waited for: its children keep its id as a lineage tag)."""
-    parent_of, outcomes = {}, {COPIED: 0, ALREADY_IMPORTED: 0, "failed": 0}
+    link (a parent whose export is unreadable is not waited for: its children keep its id as a lineage tag).
+    An experiment this import just created holds no earlier imports: no search for them. In a deleted
+    experiment, deleting the experiment at the end deletes the runs (and resuming restores them with it): a
+    finished run left active there is not half-done."""
+    parent_of, deleted, outcomes = {}, set(), {COPIED: 0, ALREADY_IMPORTED: 0, "failed": 0}
     for src_id, run_dir in run_dirs.items():
         try:
-            parent_of[src_id] = read_run(run_dir)["tags"].get(MLFLOW_PARENT_RUN_ID)
+            run_dct = read_run(run_dir)
+            parent_of[src_id] = run_dct["tags"].get(MLFLOW_PARENT_RUN_ID)
+            if is_deleted(run_dct) and not experiment_deleted:
+                deleted.add(src_id)
         except MlflowExportImportException as ex:
             if wanted is None or wanted("runs", src_id):
                 report.failed("runs", src_id, ex.message, name=experiment_name)
                 outcomes["failed"] += 1
-    existing = imported_runs(client, experiment_id)
+    existing = {} if new_experiment else imported_runs(client, experiment_id)
     report.expect("runs", sum(1 for src_id in run_dirs if wanted is None or wanted("runs", src_id)))
     run_info_map = {}
 
     def import_one(src_id):
         earlier = existing.get(src_id)
-        if earlier is not None and earlier.data.tags.get(ImportTags.STATE) == ImportTags.STATE_DONE:
+        if is_finished(earlier, src_id in deleted):
             return earlier.info, (RETRY_LEFT_OUT if wanted and not wanted("runs", src_id) else ALREADY_IMPORTED)
         if wanted and not wanted("runs", src_id):
             return None, RETRY_LEFT_OUT
@@ -221,10 +229,9 @@ def _import_runs(client, importer, experiment_id, experiment_name, run_dirs, rep
             raise MlflowExportImportException(f"its parent run '{src_parent}' was not imported", http_status_code=424)
         run_dct = read_run(run_dirs[src_id])
         dst_parent = run_info_map.get(src_parent)
-        run_id = importer.import_run(experiment_id, run_dirs[src_id], run_dct,
-                                     dst_parent.run_id if dst_parent else None,
-                                     reuse_run=earlier)
-        return client.get_run(run_id).info, COPIED
+        run_info = importer.import_run_info(experiment_id, run_dirs[src_id], run_dct,
+                                            dst_parent.run_id if dst_parent else None, reuse_run=earlier)
+        return run_info, COPIED
 
     for level in depth_levels(parent_of):
         for src_id, result, ex in map_bounded(import_one, level, workers):

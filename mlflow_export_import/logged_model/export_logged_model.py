@@ -10,6 +10,7 @@ from mlflow_export_import.client.scope import side_scope
 from mlflow_export_import.common import describe_error, io_utils
 from mlflow_export_import.common.capabilities import is_unsupported, unsupported_reason
 from mlflow_export_import.common.click_options import opt_output_dir, opt_report
+from mlflow_export_import.common.download_utils import download_tree
 from mlflow_export_import.common.cli_utils import command, mk_client
 from mlflow_export_import.common.logged_model_utils import logged_model_to_json
 from mlflow_export_import.common.logging_utils import get_logger
@@ -68,10 +69,10 @@ def _download_artifacts(client, logged_model, dst_dir):
     if os.path.exists(dst_dir):
         shutil.rmtree(dst_dir)
     os.makedirs(dst_dir)
-    if client.list_logged_model_artifacts(logged_model.model_id):
-        with side_scope(client):
-            repo = get_artifact_repository(logged_model.artifact_location, tracking_uri=client.tracking_uri)
-            repo.download_artifacts("", dst_dir)
+    # The model's own location: MLflow's lookup by id would ask the server for the model again.
+    with side_scope(client):
+        repo = get_artifact_repository(logged_model.artifact_location, tracking_uri=client.tracking_uri)
+    download_tree(client, repo, dst_dir)
 
 
 @click.command("export-logged-model")

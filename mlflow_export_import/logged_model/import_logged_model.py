@@ -29,7 +29,7 @@ from mlflow_export_import.common.parallel import map_bounded
 from mlflow_export_import.common.report import Report
 from mlflow_export_import.common.source_tags import ExportTags
 from mlflow_export_import.logged_model.export_logged_model import KIND, LOGGED_MODEL_FILE
-from mlflow_export_import.run.import_run import find_mlmodel_files, read_run
+from mlflow_export_import.run.import_run import find_mlmodel_files, log_artifacts_to, read_run
 
 SRC_MODEL_ID_TAG = f"{ExportTags.PREFIX_ROOT}.import.src_model_id"
 SERVER_SET_TAGS = ("mlflow.modelVersions",)  # set by the registry when versions point at the model
@@ -119,21 +119,24 @@ class LoggedModelImporter:
                   SRC_MODEL_ID_TAG: src_id},
             params=dct.get("params") or None, model_type=dct.get("model_type") or None)
         try:
-            self._fill(logged_model.model_id, src_id, input_dir, dct, run_id_map, dst_run_id)
+            logged_model = self._fill(logged_model, src_id, input_dir, dct, run_id_map, dst_run_id)
         except Exception as ex:
             self._discard(logged_model.model_id)
             raise MlflowExportImportException(
                 ex, f"Logged model '{src_id}' from '{input_dir}' failed to import: {describe_error(ex)}")
         self._remember(src_id, logged_model.model_id)
         self.report.copied(KIND)
-        return self.client.get_logged_model(logged_model.model_id)
+        return logged_model
 
-    def _fill(self, model_id, src_id, input_dir, dct, run_id_map, dst_run_id):
+    def _fill(self, logged_model, src_id, input_dir, dct, run_id_map, dst_run_id):
+        """Returns the LoggedModel as the server answered its last write (no read back)."""
+        model_id = logged_model.model_id
         self._log_metrics(model_id, src_id, dct.get("metrics") or [], run_id_map)
-        self._upload_artifacts(model_id, src_id, os.path.join(input_dir, "artifacts"), dst_run_id)
+        self._upload_artifacts(logged_model, src_id, os.path.join(input_dir, "artifacts"), dst_run_id)
         status = dct.get("status") or "READY"
         if status != LoggedModelStatus.PENDING.value:
-            self.client.finalize_logged_model(model_id, status)
+            return self.client.finalize_logged_model(model_id, status)
+        return logged_model
 
     def _log_metrics(self, model_id, src_id, metrics, run_id_map):
         """Model metrics live in the runs that logged them; points already there from the run import are
@@ -155,18 +158,19 @@ class LoggedModelImporter:
         if lost:
             self.report.note(f"logged model {src_id}: {lost} metric point(s) not imported: their run was not imported")
 
-    def _upload_artifacts(self, model_id, src_id, artifacts_dir, dst_run_id):
+    def _upload_artifacts(self, logged_model, src_id, artifacts_dir, dst_run_id):
         if not os.path.isdir(artifacts_dir) or not os.listdir(artifacts_dir):
             return
+        location = logged_model.artifact_location
         if not self.mlmodel_fix:
-            self.client.log_model_artifacts(model_id, artifacts_dir)
+            log_artifacts_to(self.client, location, artifacts_dir)
             return
         with tempfile.TemporaryDirectory() as tmp:
             staged = os.path.join(tmp, "artifacts")
             shutil.copytree(artifacts_dir, staged)
             for path in find_mlmodel_files(staged):
-                _fix_mlmodel(path, src_id, model_id, dst_run_id)
-            self.client.log_model_artifacts(model_id, staged)
+                _fix_mlmodel(path, src_id, logged_model.model_id, dst_run_id)
+            log_artifacts_to(self.client, location, staged)
 
     def _remember(self, src_id, dst_id):
         if self.id_map is not None:

@@ -162,8 +162,7 @@ class ModelImporter(BaseModelImporter):
                 runs[src_run_id] = earlier.info
                 report.skipped("runs", src_run_id, "already imported")
                 continue
-            run_id = importer.import_run(experiment_id, run_dir, read_run(run_dir), reuse_run=earlier)
-            runs[src_run_id] = self.client.get_run(run_id).info
+            runs[src_run_id] = importer.import_run_info(experiment_id, run_dir, read_run(run_dir), reuse_run=earlier)
             new_runs.append(src_run_id)
             report.copied("runs")
         return runs, new_runs

@@ -8,6 +8,7 @@ from mlflow_export_import.client.client_utils import use_client
 from mlflow_export_import.common import describe_error, io_utils
 from mlflow_export_import.common.click_options import opt_notebook_formats, opt_output_dir, opt_report, opt_run_id
 from mlflow_export_import.common.cli_utils import command, mk_client
+from mlflow_export_import.common.download_utils import download_tree, run_artifact_repo
 from mlflow_export_import.common.logging_utils import get_logger
 from mlflow_export_import.logged_model.export_logged_model import export_logged_model
 from mlflow_export_import.notebook.notebooks import check_formats, export_run_notebook
@@ -43,8 +44,9 @@ def export_run(run_id, output_dir, export_deleted_runs=False, skip_download_run_
 
 
 def export_run_entity(client, run, output_dir, export_deleted_runs=False, skip_download_run_artifacts=False,
-                      report=None, notebook_formats=None):
+                      report=None, notebook_formats=None, metric_histories=None):
     """Export a Run already fetched, with its notebook in notebook_formats when a workspace notebook made it.
+    metric_histories: {key: [Metric]} already read in bulk (run/metric_history.py); keys missing are read here.
     run.json is written last, so its presence means the export is whole."""
     run_id = run.info.run_id
     if run.info.lifecycle_stage == "deleted" and not export_deleted_runs:
@@ -57,10 +59,10 @@ def export_run_entity(client, run, output_dir, export_deleted_runs=False, skip_d
     if os.path.exists(run_file):
         os.remove(run_file)
     if not skip_download_run_artifacts:
-        download_run_artifacts(client, run_id, os.path.join(output_dir, "artifacts"))
+        download_run_artifacts(client, run_id, os.path.join(output_dir, "artifacts"), run.info.artifact_uri)
     if notebook_formats:
         export_run_notebook(client, run, output_dir, notebook_formats, report if report is not None else Report())
-    io_utils.write_export_file(output_dir, RUN_FILE, __file__, run_to_dict(client, run),
+    io_utils.write_export_file(output_dir, RUN_FILE, __file__, run_to_dict(client, run, metric_histories),
                                tracking_uri=client.tracking_uri)
     if report is not None:
         report.copied("runs")
@@ -76,13 +78,17 @@ def _export_run_logged_models(client, run, output_dir, report):
         export_logged_model(model_id, os.path.join(output_dir, model_id), mlflow_client=client, report=report)
 
 
-def run_to_dict(client, run):
+def run_to_dict(client, run, metric_histories=None):
+    """The run as run.json has it. metric_histories: {key: [Metric]} already read (in bulk); the histories of the
+    other keys are read one by one."""
     info = strip_underscores(run.info)
     adjust_timestamps(info, ["start_time", "end_time"])
+    histories = metric_histories or {}
     dct = {
         "info": info,
         "params": dict(run.data.params),
-        "metrics": {key: [_metric_point(m) for m in client.get_metric_history(run.info.run_id, key)]
+        "metrics": {key: [_metric_point(m) for m in (histories[key] if key in histories
+                                                      else client.get_metric_history(run.info.run_id, key))]
                     for key in sorted(run.data.metrics)},
         "tags": dict(sorted(run.data.tags.items())),
         "inputs": _inputs_to_dict(run.inputs),
@@ -109,12 +115,14 @@ def _inputs_to_dict(inputs):
     return {"dataset_inputs": datasets, "model_inputs": models}
 
 
-def download_run_artifacts(client, run_id, dst_dir):
+def download_run_artifacts(client, run_id, dst_dir, artifact_uri=None):
+    """Every artifact of the run into dst_dir, each folder listed once. artifact_uri: the run's, when the caller
+    has the run (else it is asked of the server)."""
     if os.path.exists(dst_dir):
         shutil.rmtree(dst_dir)  # a fresh copy: no stale files from an earlier export
     os.makedirs(dst_dir)
-    if client.list_artifacts(run_id):
-        client.download_artifacts(run_id, "", dst_dir)
+    artifact_uri = artifact_uri or client.get_run(run_id).info.artifact_uri
+    download_tree(client, run_artifact_repo(client, artifact_uri), dst_dir)
 
 
 @click.command("export-run")

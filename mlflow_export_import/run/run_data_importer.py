@@ -1,4 +1,6 @@
 """Params, metric histories and tags written with as few LogBatch requests as the REST limits allow."""
+import json
+
 from mlflow.entities import Metric, Param, RunTag
 from mlflow.utils.validation import MAX_PARAM_VAL_LENGTH, MAX_TAG_VAL_LENGTH
 
@@ -8,20 +10,56 @@ from mlflow_export_import.common.utils import create_mlflow_tags_for_databricks_
 MAX_METRICS_PER_BATCH = 1000
 MAX_PARAMS_TAGS_PER_BATCH = 100
 MAX_ENTITIES_PER_BATCH = 1000
+# The server refuses a LogBatch body over 1 MB (MAX_BATCH_LOG_REQUEST_SIZE); a run of many long params and
+# tags (6000 and 8000 characters each) would pass the count limits and still exceed it.
+MAX_BATCH_BYTES = 900_000
+_ENTITY_OVERHEAD = 40  # JSON punctuation and field names of one param or tag
+_METRIC_BYTES = 130  # a metric point but its key: value, timestamp, step and field names, generously
 
 
-def mk_batches(params, metrics, tags):
-    """Split into LogBatch payloads: at most 1000 metrics, 100 params, 100 tags and 1000 entities each.
-    Params come first, then metrics, then tags; a request carries several kinds where room is left."""
+def mk_batches(params, metrics, tags, max_bytes=MAX_BATCH_BYTES):
+    """Split into LogBatch payloads: at most 1000 metrics, 100 params, 100 tags, 1000 entities and max_bytes of
+    JSON each. Params come first, then metrics, then tags; a request carries several kinds where room is left."""
     queues = [list(params), list(metrics), list(tags)]
     limits = [MAX_PARAMS_TAGS_PER_BATCH, MAX_METRICS_PER_BATCH, MAX_PARAMS_TAGS_PER_BATCH]
     while any(queues):
-        batch, room = [[], [], []], MAX_ENTITIES_PER_BATCH
+        batch, room, size = [[], [], []], MAX_ENTITIES_PER_BATCH, 0
         for i, queue in enumerate(queues):
-            n = min(limits[i], room, len(queue))
+            n = 0
+            while n < min(limits[i], room, len(queue)):
+                grown = size + entity_bytes(queue[n])
+                if grown > max_bytes and (n or any(batch)):  # a batch always takes one entity
+                    break
+                size, n = grown, n + 1
             batch[i], queues[i] = queue[:n], queue[n:]
             room -= n
         yield batch
+
+
+def mk_final_batches(params, metrics, tags, last_tags, fold=True):
+    """mk_batches, with last_tags in a final batch: the last data batch when it has room and fold is True (one
+    request fewer), else a batch of their own. Callers write last_tags to say that everything before arrived."""
+    batches = list(mk_batches(params, metrics, tags))
+    last_tags = list(last_tags)
+    if fold and batches and _has_room(batches[-1], last_tags):
+        batches[-1][2] = batches[-1][2] + last_tags
+    elif last_tags:
+        batches.append([[], [], last_tags])
+    return batches
+
+
+def _has_room(batch, extra_tags):
+    params, metrics, tags = batch
+    return (len(tags) + len(extra_tags) <= MAX_PARAMS_TAGS_PER_BATCH
+            and len(params) + len(metrics) + len(tags) + len(extra_tags) <= MAX_ENTITIES_PER_BATCH
+            and sum(entity_bytes(e) for part in batch + [extra_tags] for e in part) <= MAX_BATCH_BYTES)
+
+
+def entity_bytes(entity):
+    """An upper bound of the JSON size of a param, tag or metric point in a LogBatch body."""
+    if isinstance(entity, Metric):
+        return len(json.dumps(entity.key)) + _METRIC_BYTES
+    return len(json.dumps(entity.key)) + len(json.dumps(entity.value)) + _ENTITY_OVERHEAD
 
 
 def import_run_data(mlflow_client, run_dct, run_id, import_source_tags=False, src_user_id=None, use_src_user_id=None,

@@ -43,19 +43,22 @@ def export_trace(request_id, output_dir, mlflow_client=None, report=None):
         return None
 
 
-def export_trace_entity(client, trace_id, output_dir, report=None):
-    trace = get_full_trace(client, trace_id)
+def export_trace_entity(client, trace_id, output_dir, report=None, trace_info=None):
+    """trace_info: the trace's info when a search returned it already (not asked again)."""
+    trace = get_full_trace(client, trace_id, trace_info)
     io_utils.write_export_file(output_dir, TRACE_FILE, __file__, trace_to_dict(trace), tracking_uri=client.tracking_uri)
     if report is not None:
         report.copied(KIND)
     return trace
 
 
-def get_full_trace(client, trace_id):
+def get_full_trace(client, trace_id, info=None):
     """The trace with all its spans, read through this client's server only (MLflow's own artifact path
-    would resolve `mlflow-artifacts:` URIs against the global tracking URI)."""
+    would resolve `mlflow-artifacts:` URIs against the global tracking URI). info: the trace's info from a
+    search, which only says where the spans are: the full info is read with them."""
     store = scoped_object(client, client._tracing_client.store)
-    info = store.get_trace_info(trace_id)
+    if info is None or info.tags.get(TraceTagKey.SPANS_LOCATION) not in _STORE_LOCATIONS:
+        info = store.get_trace_info(trace_id)
     if info.tags.get(TraceTagKey.SPANS_LOCATION) in _STORE_LOCATIONS:
         try:
             return store.get_trace(trace_id)

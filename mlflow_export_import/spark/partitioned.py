@@ -1,0 +1,73 @@
+"""The one Spark job shape of the package: a list of small items (ids and paths, never clients), split into
+partitions; on the executor each partition attempt builds its own worker function (and with it its clients, from
+URIs and the executor's environment or profile) and applies it to every item with a few threads; each item gives
+one outcome, so that one bad item never fails the others. The driver gets every item's outcome back.
+
+A task may run twice (retried after a crash, or a speculative copy): what the worker function does to an item
+must be harmless when done twice, or by two attempts at once."""
+from mlflow_export_import.common import describe_error
+from mlflow_export_import.common.logging_utils import get_logger
+from mlflow_export_import.common.parallel import map_bounded
+from mlflow_export_import.spark.session import spark_context
+
+DEFAULT_TASK_WORKERS = 4  # threads per task: MLflow calls wait on the server, not on the executor's core
+
+_logger = get_logger(__name__)
+
+
+def run_partitioned(spark, items, task_fn_builder, workers=None, partitions=None, description=None):
+    """Apply, on the executors, the function that task_fn_builder() makes (once per partition attempt) to every
+    item. Returns [(item, result, error)] for every item: result what the function returned, error the one-line
+    reason it raised an Exception (then result is None). An error that is not an Exception (a crash) fails the
+    task, which Spark retries; when Spark gives up, every item gets the job's error (items a task finished before
+    are finished in fact: a re-run finds them so). task_fn_builder and the items are pickled: give URIs, not clients."""
+    items = list(items)
+    if not items:
+        return []
+    sc = spark_context(spark)
+    n = partitions or min(len(items), max(1, sc.defaultParallelism))
+    if description:
+        sc.setJobDescription(description)
+    run_partition = _partition_runner(task_fn_builder, workers or DEFAULT_TASK_WORKERS)
+    try:
+        return sc.parallelize(items, n).mapPartitions(run_partition).collect()
+    except Exception as ex:  # the job gave up (a task failed spark.task.maxFailures times): no outcome came back
+        reason = f"the Spark job failed: {_first_line(ex)}"
+        _logger.error(reason)
+        return [(item, None, reason) for item in items]
+
+
+def _first_line(ex):
+    """Spark's errors carry the executor's whole traceback: its last line says what went wrong."""
+    lines = [line.strip() for line in str(ex).strip().splitlines() if line.strip()]
+    python_errors = [line for line in lines if not line.startswith(("at ", "File ", "^"))]
+    return (python_errors[-1] if python_errors else type(ex).__name__)[:300]
+
+
+def _partition_runner(task_fn_builder, workers):
+    def run_partition(items):
+        fn = task_fn_builder()
+        for item, result, ex in map_bounded(fn, list(items), workers):
+            if ex is not None and not isinstance(ex, Exception):
+                raise ex  # a crash of the attempt, not a failure of the item: Spark retries the task
+            yield item, result, None if ex is None else describe_error(ex)
+    return run_partition
+
+
+def report_events(report):
+    """What an item's own Report recorded, as plain data a task can return."""
+    dct = report.to_dict()
+    return {"copied": {kind: c["copied"] for kind, c in dct["counts"].items() if c["copied"]},
+            "skipped": dct["skipped"], "failures": dct["failures"], "notes": dct["notes"]}
+
+
+def replay(report, events):
+    """Add what a task recorded (report_events) to the command's Report."""
+    for kind, n in events.get("copied", {}).items():
+        report.copied(kind, n)
+    for s in events.get("skipped", []):
+        report.skipped(s["type"], s["id"], s["reason"])
+    for f in events.get("failures", []):
+        report.failed(f["type"], f["id"], f["reason"], name=f.get("name"))
+    for note in events.get("notes", []):
+        report.note(note)
