@@ -24,6 +24,13 @@ EXAMPLES = {
                           "--dst-experiment-name prod_runs",
     "copy-run": "copy-run --run-id 4b0ce88fd34e45fc8ca08876127299ce --experiment-name copied "
                 "--src-mlflow-uri http://localhost:5000 --dst-mlflow-uri http://localhost:5001",
+    "copy-experiments": "copy-experiments --experiments exp1,exp2 --src-mlflow-uri http://localhost:5000 "
+                        "--dst-mlflow-uri http://localhost:5001",
+    "copy-models": "copy-models --models 'fraud*' --src-mlflow-uri databricks://dev --dst-mlflow-uri "
+                   "databricks://prod --dst-registry-uri databricks-uc://prod --model-rename-file models.csv",
+    "copy-all": "copy-all --src-mlflow-uri http://localhost:5000 --dst-mlflow-uri http://localhost:5001 "
+                "--export-deleted-runs",
+    "sync": "mlflow-export-import sync --src-uri http://localhost:5000 --dst-uri http://localhost:5001 --delete",
     "export-logged-models": "export-logged-models --experiment-ids 1,2 --output-dir out/lm",
     "export-logged-model": "export-logged-model --model-id m-1d8a... --output-dir out/m",
     "import-logged-models": "import-logged-models --input-dir out/lm",

@@ -15,6 +15,7 @@ from mlflow_export_import.common import id_map as id_maps
 from mlflow_export_import.common.iterators import SearchRunsIterator
 from mlflow_export_import.common.logging_utils import get_logger
 from mlflow_export_import.common.parallel import map_bounded
+from mlflow_export_import.common.report import Report
 from mlflow_export_import.engine import runs as run_plans
 from mlflow_export_import.engine.lock import Lease, new_owner
 from mlflow_export_import.engine.mlflow3_objects import copy_experiment_objects
@@ -51,10 +52,25 @@ class ExperimentCopier:
         if self.dry_run:
             self._copy_runs(src_exp, dst_name, dst_id)
             return
+        if self.options.sync and dst_exp is not None and not self._has_work(src_exp, dst_name, dst_id):
+            return
         with Lease(self.dst, "experiment", dst_id, self.owner, restore_deleted=src_exp.lifecycle_stage == "deleted"):
             self._copy_runs(src_exp, dst_name, dst_id)
         if src_exp.lifecycle_stage == "deleted":
             self._act(lambda: self.dst.delete_experiment(dst_id), name=dst_name)
+
+    def _has_work(self, src_exp, dst_name, dst_id):
+        """A sync looks before it takes the experiment's lease: the experiment is planned read-only. With nothing
+        to do, the plan's skips are the report and the lease (five requests and a second's wait) is not taken."""
+        scratch = Report()
+        planner = ExperimentCopier(self.src, self.dst, self.writer, self.options, scratch, self.id_map,
+                                   self.workers, dry_run=True, run_filter=self.run_filter, owner=self.owner)
+        planner._copy_runs(src_exp, dst_name, dst_id)
+        if scratch.planned or scratch.failures:
+            return True
+        for skip in scratch.skips:
+            self.report.skipped(skip["type"], skip["id"], skip["reason"])
+        return False
 
     def _copy_runs(self, src_exp, dst_name, dst_id):
         existing = imported_runs(self.dst, dst_id) if dst_id else {}  # read once the lease is held

@@ -249,8 +249,23 @@ def set_model_aliases(client, model_name, model_dct, versions):
         dst_version = versions.get(str(src_version))
         if dst_version:
             by_version.setdefault(dst_version, []).append(alias)
+    current = _current_aliases(client, model_name) if by_version else {}
     for dst_version, aliases in by_version.items():
-        registry_rules.set_aliases(client, model_name, dst_version, aliases)
+        # a re-run (or a sync) sets only the aliases that moved: each set costs MLflow's client two requests
+        aliases = [a for a in aliases if current.get(a) != str(dst_version)]
+        if aliases:
+            registry_rules.set_aliases(client, model_name, dst_version, aliases)
+
+
+def _current_aliases(client, model_name):
+    """{alias: version} where the registry holds real aliases; {} where they are kept another way."""
+    if registry_rules.registry_kind(client) == registry_rules.WORKSPACE or \
+            not registry_rules.holds_tags_and_aliases(client):
+        return {}
+    try:
+        return {a: str(v) for a, v in (client.get_registered_model(model_name).aliases or {}).items()}
+    except Exception:  # the aliases are then all set, as before
+        return {}
 
 
 class VersionsImporter:

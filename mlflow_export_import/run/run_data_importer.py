@@ -2,7 +2,7 @@
 import json
 
 from mlflow.entities import Metric, Param, RunTag
-from mlflow.utils.validation import MAX_PARAM_VAL_LENGTH, MAX_TAG_VAL_LENGTH
+from mlflow.utils.validation import MAX_ENTITY_KEY_LENGTH, MAX_PARAM_VAL_LENGTH, MAX_TAG_VAL_LENGTH
 
 from mlflow_export_import.common.source_tags import ExportTags, mk_source_tags, mk_source_tags_mlflow_tag
 from mlflow_export_import.common.utils import create_mlflow_tags_for_databricks_import, set_dst_user_id
@@ -128,8 +128,15 @@ def _log_tags(client, run_dct, run_id, batch_size=MAX_PARAMS_TAGS_PER_BATCH, imp
 
 
 def find_over_limit_value(run_dct):
-    """What MLflow would silently truncate (a param or tag value over its length limit), or a metric value
-    that is not a number; None when the run's data can be written as it is."""
+    """What MLflow would silently truncate (a param or tag value over its length limit), a key longer than MLflow
+    allows (create_run, which carries the tags, does not check it), or a metric value that is not a number; None
+    when the run's data can be written as it is."""
+    for kind, keys in (("param", run_dct.get("params", {})), ("tag", run_dct.get("tags", {})),
+                       ("metric", run_dct.get("metrics", {}))):
+        for key in keys:
+            if len(str(key)) > MAX_ENTITY_KEY_LENGTH:
+                return f"{kind} key '{str(key)[:40]}...' exceeds the maximum length of {MAX_ENTITY_KEY_LENGTH} " \
+                       "characters"
     for kind, values, limit in (("param", run_dct.get("params", {}), MAX_PARAM_VAL_LENGTH),
                                 ("tag", run_dct.get("tags", {}), MAX_TAG_VAL_LENGTH)):
         for key, value in values.items():
