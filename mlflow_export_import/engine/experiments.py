@@ -195,7 +195,7 @@ class ExperimentCopier:
         dst_run_id = dst_run.info.run_id if dst_run else None
         if action.kind == run_plans.SKIP:  # a child of a run with no copy is copied unlinked
             self.report.skipped("runs", src_id, action.reason)
-            return RunOutcome(dst_run_id, None)
+            return RunOutcome(dst_run_id, self._missing_links(src_run, dst_run))
         if self.dry_run:
             self.report.would("runs", src_id, f"{action.kind} run '{label}' ({src_id}) in experiment "
                                               f"'{dst_name}': {action.reason}")
@@ -215,6 +215,16 @@ class ExperimentCopier:
                                                run_histories)
         self.report.copied("runs")
         return RunOutcome(dst_run_id, model_links(run_dct))
+
+    def _missing_links(self, src_run, dst_run):
+        """The logged-model links of a copied run whose copy lacks some (a copy stopped after the run was done
+        but before its links were made): found from the listings' outputs, read whole only then."""
+        if self.dry_run or dst_run is None or len(_outputs(src_run)) == len(_outputs(dst_run)):
+            return None
+        run = self.src.get_run(src_run.info.run_id)  # the listing lacks the run's model inputs
+        inputs = [{"model_id": m.model_id} for m in (getattr(run.inputs, "model_inputs", None) or [])]
+        outputs = [{"model_id": m.model_id, "step": m.step} for m in _outputs(run)]
+        return model_links({"inputs": {"model_inputs": inputs}, "outputs": {"model_outputs": outputs}})
 
     def _with_outputs(self, run):
         # search results lack the run's logged-model inputs: only runs of a server with logged models re-read
@@ -270,6 +280,10 @@ def history_batches(runs):
         weight += run_weight
     if batch:
         yield batch
+
+
+def _outputs(run):
+    return getattr(getattr(run, "outputs", None), "model_outputs", None) or []
 
 
 def model_links(run_dct):
