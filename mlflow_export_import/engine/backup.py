@@ -24,7 +24,6 @@ from mlflow_export_import.common.capabilities import is_unsupported
 from mlflow_export_import.common.iterators import BaseIterator, SearchLoggedModelsIterator, SearchRunsIterator
 from mlflow_export_import.common.logging_utils import get_logger
 from mlflow_export_import.common.parallel import map_bounded
-from mlflow_export_import.engine.experiments import history_batches
 from mlflow_export_import.engine.runs import latest_points
 from mlflow_export_import.experiment.export_experiment import _write_experiment_file
 from mlflow_export_import.logged_model.export_logged_model import LOGGED_MODEL_FILE, export_logged_model_entity
@@ -126,7 +125,7 @@ class ExperimentBackup:
                 self.report.would("runs", run.info.run_id, f"{verb} run {run.info.run_id} of '{self.exp.name}'")
             return
         fingerprints = {run.info.run_id: fp for run, fp in pending}
-        for batch in history_batches([run for run, _ in pending]):
+        for batch in metric_history.history_batches([run for run, _ in pending]):
             full = [self.src.get_run(r.info.run_id) if getattr(r, "outputs", None) is not None else r for r in batch]
             histories = metric_history.read_metric_histories(self.src, full, self.workers)
 

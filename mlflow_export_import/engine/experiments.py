@@ -159,7 +159,7 @@ class ExperimentCopier:
     def _level(self, runs, dst_name, dst_id, existing, done, waiting):
         """Runs whose parents have their copies: planned, then carried out a batch at a time (a batch's metric
         histories are read in bulk, a few requests for up to 100 runs)."""
-        for batch in history_batches(runs):
+        for batch in metric_history.history_batches(runs):
             planned = [(run, run_plans.plan_run(run, existing.get(run.info.run_id), self.options)) for run in batch]
             histories = self._histories([run for run, action in planned if action.kind in COPIES])
             for (run, action), outcome, ex in map_bounded(
@@ -265,21 +265,6 @@ class _RunIds:
         self.mapping[src_id] = outcome.dst_id
         if outcome.links:
             self.links[src_id] = outcome.links
-
-
-def history_batches(runs):
-    """Runs whose histories are read together: at most MAX_RUNS per bulk request and MAX_RUN_KEYS histories in
-    memory at once."""
-    batch, weight = [], 0
-    for run in runs:
-        run_weight = max(1, len(run.data.metrics))
-        if batch and (len(batch) >= metric_history.MAX_RUNS or weight + run_weight > metric_history.MAX_RUN_KEYS):
-            yield batch
-            batch, weight = [], 0
-        batch.append(run)
-        weight += run_weight
-    if batch:
-        yield batch
 
 
 def _outputs(run):

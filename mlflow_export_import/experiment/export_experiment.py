@@ -46,7 +46,7 @@ def export_experiment(experiment_id_or_name, output_dir, run_ids=None, export_pe
                         start_ms, until_ms, export_deleted_runs)
     ok_runs, failed_runs = [], []
     window = (start_ms, until_ms)
-    for batch in _batches(runs):
+    for batch in metric_history.history_batches(runs):
         _export_batch(client, exp, batch, output_dir, window, export_deleted_runs, notebook_formats, report, workers,
                       (ok_runs, failed_runs))
     mlflow3_objects = _export_mlflow3_objects(client, exp, output_dir, ok_runs, report, workers,
@@ -74,21 +74,6 @@ def _select_runs(client, experiment_id, run_ids, check_nested_runs, start_ms, un
         clauses.append(f"attributes.start_time < {until_ms}")
     view_type = ViewType.ALL if export_deleted_runs else ViewType.ACTIVE_ONLY
     return iter(SearchRunsIterator(client, experiment_id, filter=" AND ".join(clauses) or None, view_type=view_type))
-
-
-def _batches(runs):
-    """Lists of runs (or run ids) whose metric histories are read together: MAX_RUNS runs per bulk request, and
-    at most MAX_RUN_KEYS histories per batch, so memory does not grow with the experiment."""
-    batch, weight = [], 0
-    for run in runs:
-        run_weight = 1 if isinstance(run, str) else max(1, len(run.data.metrics))
-        if batch and (len(batch) >= metric_history.MAX_RUNS or weight + run_weight > metric_history.MAX_RUN_KEYS):
-            yield batch
-            batch, weight = [], 0
-        batch.append(run)
-        weight += run_weight
-    if batch:
-        yield batch
 
 
 def _export_batch(client, exp, batch, output_dir, window, export_deleted_runs, notebook_formats, report, workers,

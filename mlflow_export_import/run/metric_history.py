@@ -92,3 +92,18 @@ def _bulk_points(client, run_ids, key):
     for m in response.metrics:
         points.setdefault(m.run_id, []).append(Metric(m.key, m.value, m.timestamp, m.step))
     return points
+
+
+def history_batches(runs):
+    """Lists of runs (or run ids) whose metric histories are read together: MAX_RUNS runs per bulk request, and at
+    most MAX_RUN_KEYS histories per batch, so memory does not grow with the experiment."""
+    batch, weight = [], 0
+    for run in runs:
+        run_weight = 1 if isinstance(run, str) else max(1, len(run.data.metrics))
+        if batch and (len(batch) >= MAX_RUNS or weight + run_weight > MAX_RUN_KEYS):
+            yield batch
+            batch, weight = [], 0
+        batch.append(run)
+        weight += run_weight
+    if batch:
+        yield batch
