@@ -67,7 +67,9 @@ def copy_models(models="all", src_client=None, dst_client=None, model_renames=No
     if copy_experiments_of_versions:
         _copy_version_runs(src, dst, models, experiment_renames, import_source_tags, use_src_user_id, workers,
                            dry_run, report, id_map, sync, check_artifacts)
-    with _registry_lease(dst, dry_run, owner or new_owner()):
+    # a caller that holds the registry lease (copy-all) passes its owner: taking it again here would release
+    # it at the end of the models, before the caller's prompts and datasets
+    with _registry_lease(dst, dry_run or owner is not None, owner or new_owner()):
         registry.copy_models(src, dst, models, report, id_map, workers, model_renames, import_source_tags,
                              sync=sync, delete=delete, dry_run=dry_run)
     return report
