@@ -7,16 +7,18 @@ import tempfile
 
 from mlflow_export_import.bulk.export_evaluation_datasets import export_evaluation_datasets
 from mlflow_export_import.bulk.export_models import _export_models
+from mlflow_export_import.bulk.bulk_utils import get_model_names
 from mlflow_export_import.bulk.export_prompts import export_prompts
 from mlflow_export_import.bulk.import_evaluation_datasets import import_evaluation_datasets
 from mlflow_export_import.bulk.import_models import _import_models, read_model_names
 from mlflow_export_import.bulk.import_prompts import import_prompts
 from mlflow_export_import.bulk.rename_utils import get_renames, rename
 from mlflow_export_import.common import describe_error, model_utils, registry_rules
+from mlflow_export_import.common.iterators import SearchModelVersionsIterator, SearchRegisteredModelsIterator
 from mlflow_export_import.common.report import Report
 from mlflow_export_import.engine.runs import LINEAGE_PREFIX
 from mlflow_export_import.dry_run import plan_datasets, plan_model_versions, plan_prompts, subdirs
-from mlflow_export_import.model.import_model import BaseModelImporter, read_model
+from mlflow_export_import.model.import_model import PLACEHOLDER_TAG, BaseModelImporter, read_model
 from mlflow_export_import.model.model_utils import SRC_VERSION_TAG, imported_versions, search_model_versions
 from mlflow_export_import.common.model_utils import quote
 
@@ -26,6 +28,10 @@ def copy_models(src, dst, model_names, report, id_map, workers, model_renames=No
     """Copy the models (their versions' runs must have been copied before: id_map or lineage finds them).
     A dry run plans the same staged export against the destination, read-only."""
     renames = get_renames(model_renames)
+    if sync:
+        model_names = _models_to_sync(src, dst, model_names, renames, delete, report)
+        if not model_names:
+            return
     with tempfile.TemporaryDirectory(prefix="mlflow-copy-models-") as tmp:
         export_report = Report()
         _export_models(src, model_names, os.path.join(tmp, "models"), report=export_report, workers=workers)
@@ -42,6 +48,66 @@ def copy_models(src, dst, model_names, report, id_map, workers, model_renames=No
     if sync:
         for name in names:
             _sync_one(src, dst, name, rename(name, renames, "model"), delete, dry_run, report)
+
+
+def _models_to_sync(src, dst, model_names, renames, delete, report):
+    """The selected models a sync must take the full way (export, import, bring level): those whose copy
+    differs from the source in the listings. The others are reported level and cost nothing more."""
+    names = get_model_names(src, model_names)
+    level = level_models(src, dst, names, renames, delete)
+    for name, versions in level.items():
+        report.skipped("models", name, "level with its source")
+        for key in versions:
+            report.skipped("model_versions", key, "level with its source")
+    return [n for n in names if n not in level]
+
+
+def level_models(src, dst, names, renames, delete):
+    """{name: its version keys} of the models whose copy is level with the source, found from four listings
+    (the registered models and every version, on each side) instead of reading each model again: a sync of an
+    unchanged registry costs a few requests. Only where one unfiltered search lists every version with its tags
+    (open-source registries on both sides); elsewhere every model goes the full way."""
+    if not (registry_rules.registry_kind(src) == registry_rules.registry_kind(dst) == "oss"
+            and registry_rules.holds_tags_and_aliases(dst)):
+        return {}
+    src_models = {m.name: m for m in SearchRegisteredModelsIterator(src)}
+    dst_models = {m.name: m for m in SearchRegisteredModelsIterator(dst)}
+    src_versions, dst_versions = _versions_by_model(src), _versions_by_model(dst)
+    level = {}
+    for name in names:
+        dst_name = rename(name, renames, "model")
+        if name not in src_models or dst_name not in dst_models:
+            continue
+        src_vs = {f"{name}/{v.version}": v for v in src_versions.get(name, [])}
+        dst_vs = {(v.tags or {}).get(SRC_VERSION_TAG): v for v in dst_versions.get(dst_name, [])}
+        if _is_level(src_models[name], dst_models[dst_name], src_vs, dst_vs, delete):
+            level[name] = list(src_vs)
+    return level
+
+
+def _versions_by_model(client):
+    by_model = {}
+    for v in SearchModelVersionsIterator(client):
+        by_model.setdefault(v.name, []).append(v)
+    return by_model
+
+
+def _is_level(src_model, dst_model, src_vs, dst_vs, delete):
+    """Whether a sync would change nothing: the checks of model_changes and of the importer (a version new or
+    left half-done), on listed entities."""
+    if (src_model.description or "") != (dst_model.description or ""):
+        return False
+    if any(_tag_changes(src_model.tags or {}, dst_model.tags or {})):
+        return False
+    if None in dst_vs or any((v.tags or {}).get(PLACEHOLDER_TAG) for v in dst_vs.values()):
+        return False  # a version made by hand, or a placeholder an import left: the full way looks at it
+    if any(key not in dst_vs for key in src_vs) or (delete and any(key not in src_vs for key in dst_vs)):
+        return False
+    dst_name = dst_model.name
+    if any(_version_changes(None, dst_name, key, sv, dst_vs[key], True) for key, sv in src_vs.items()):
+        return False
+    wanted = {a: str(dst_vs[f"{src_model.name}/{v}"].version) for a, v in (src_model.aliases or {}).items()}
+    return wanted == {a: str(v) for a, v in (dst_model.aliases or {}).items()}
 
 
 def _plan_models(dst, stage, names, renames, report):
@@ -72,7 +138,7 @@ def model_changes(src, dst, src_name, dst_name, delete):
     changes = []
     src_versions = {f"{src_name}/{v.version}": v for v in search_model_versions(src, f"name='{quote(src_name)}'")}
     dst_versions = imported_versions(dst, dst_name)
-    holds_stages = registry_rules.registry_kind(dst) != "uc"
+    holds_stages = registry_rules.registry_kind(dst) != "unity_catalog"
     for key, sv in src_versions.items():
         dv = dst_versions.get(key)
         if dv is not None:
