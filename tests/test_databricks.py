@@ -580,3 +580,10 @@ def test_copy_models_workspace_registry_to_unity_catalog_without_an_export(dbx, 
     again = run_cli(*args, "--model-rename-file", str(models))
     assert "model_versions:        0 copied" in again.output and "runs:                  0 copied" in again.output
     assert sorted(v.version for v in _uc_versions("dst-ws", target)) == sorted(stages)
+
+    # a sync compares what Unity Catalog holds: no stages, so none to move
+    synced = run_cli("sync", "--src-uri", "databricks://dev-env", "--dst-uri", "databricks://prod-env",
+                     "--dst-registry-uri", "databricks-uc://prod-env", "--experiments", src_exp,
+                     "--models", "Sklearn_Wine", "--model-rename-file", str(models))
+    assert "could not be brought up to date" not in synced.output and "to stage" not in synced.output, \
+        synced.output
