@@ -13,6 +13,7 @@ from functools import partial
 from mlflow_export_import.common import describe_error, io_utils
 from mlflow_export_import.common.logging_utils import get_logger
 from mlflow_export_import.common.mlflow_utils import get_experiment
+from mlflow_export_import.common.parallel import map_bounded
 from mlflow_export_import.common.report import Report
 from mlflow_export_import.common.timestamp_utils import utc_str_to_millis
 from mlflow_export_import.common.utils import string_to_list
@@ -20,6 +21,7 @@ from mlflow_export_import.experiment.export_experiment import (
     _export_mlflow3_objects, _in_window, _select_runs, _write_experiment_file)
 from mlflow_export_import.permissions.transfer import export_experiment_permissions
 from mlflow_export_import.run.export_run import export_run_entity
+from mlflow_export_import.run.metric_history import MAX_RUNS, history_batches, read_metric_histories
 from mlflow_export_import.spark.clients import client_uris, task_client
 from mlflow_export_import.spark.partitioned import replay, report_events, run_partitioned
 
@@ -128,21 +130,43 @@ def _finish_experiment(client, exp, exp_dir, outcomes, filtered, export_permissi
 # ------------------------------------------------------------------------------------------------ on the executors
 def _export_task(uris, output_dir, export_deleted_runs, notebook_formats, window):
     """Made once per task attempt, on the executor: the function that exports one (experiment id, run id)."""
-    return partial(_export_one, task_client(uris), output_dir, export_deleted_runs, notebook_formats, window)
+    return RunExporter(task_client(uris), output_dir, export_deleted_runs, notebook_formats, window)
 
 
-def _export_one(client, output_dir, export_deleted_runs, notebook_formats, window, item):
-    experiment_id, run_id = item
-    report = Report()
-    run = client.get_run(run_id)
-    exported = None
-    if _in_window(run, *window):
-        exported = export_atomically(client, run, os.path.join(output_dir, experiment_id, "runs", run_id),
-                                     export_deleted_runs, notebook_formats, report)
-    return {"exported": exported is not None, "events": report_events(report)}
+class RunExporter:
+    """Exports one (experiment id, run id) per call. The partition runner first hands it each chunk of its items
+    (prepare): their runs are read, and their metric histories in bulk, a chunk at a time, instead of one
+    get-history per run and key."""
+    chunk_size = MAX_RUNS
+
+    def __init__(self, client, output_dir, export_deleted_runs, notebook_formats, window):
+        self.client, self.output_dir = client, output_dir
+        self.export_deleted_runs, self.notebook_formats, self.window = export_deleted_runs, notebook_formats, window
+        self._runs, self._histories = {}, {}
+
+    def prepare(self, items):
+        self._runs, self._histories = {}, {}
+        run_ids = [run_id for _, run_id in items]
+        for run_id, run, ex in map_bounded(self.client.get_run, run_ids):
+            if ex is None:
+                self._runs[run_id] = run
+        for batch in history_batches([self._runs[r] for r in run_ids if r in self._runs]):
+            self._histories.update(read_metric_histories(self.client, batch))
+
+    def __call__(self, item):
+        experiment_id, run_id = item
+        report = Report()
+        run = self._runs.pop(run_id, None) or self.client.get_run(run_id)
+        exported = None
+        if _in_window(run, *self.window):
+            exported = export_atomically(self.client, run,
+                                         os.path.join(self.output_dir, experiment_id, "runs", run_id),
+                                         self.export_deleted_runs, self.notebook_formats, report,
+                                         self._histories.pop(run_id, None))
+        return {"exported": exported is not None, "events": report_events(report)}
 
 
-def export_atomically(client, run, run_dir, export_deleted_runs, notebook_formats, report):
+def export_atomically(client, run, run_dir, export_deleted_runs, notebook_formats, report, metric_histories=None):
     """export_run_entity into a temporary folder beside run_dir, then renamed to run_dir: a reader (or a twin
     attempt) sees no folder or a whole one. Returns what export_run_entity returns."""
     parent = os.path.dirname(run_dir)
@@ -150,7 +174,7 @@ def export_atomically(client, run, run_dir, export_deleted_runs, notebook_format
     tmp = tempfile.mkdtemp(prefix=f"{TMP_PREFIX}{os.path.basename(run_dir)}-", dir=parent)
     try:
         exported = export_run_entity(client, run, tmp, export_deleted_runs, report=report,
-                                     notebook_formats=notebook_formats)
+                                     notebook_formats=notebook_formats, metric_histories=metric_histories)
         if exported is not None:
             _publish(tmp, run_dir)
         return exported

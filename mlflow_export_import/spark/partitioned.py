@@ -47,11 +47,33 @@ def _first_line(ex):
 def _partition_runner(task_fn_builder, workers):
     def run_partition(items):
         fn = task_fn_builder()
-        for item, result, ex in map_bounded(fn, list(items), workers):
-            if ex is not None and not isinstance(ex, Exception):
-                raise ex  # a crash of the attempt, not a failure of the item: Spark retries the task
-            yield item, result, None if ex is None else describe_error(ex)
+        for chunk in _chunks(list(items), getattr(fn, "chunk_size", None)):
+            _prepare(fn, chunk)
+            for item, result, ex in map_bounded(fn, chunk, workers):
+                if ex is not None and not isinstance(ex, Exception):
+                    raise ex  # a crash of the attempt, not a failure of the item: Spark retries the task
+                yield item, result, None if ex is None else describe_error(ex)
     return run_partition
+
+
+def _chunks(items, size):
+    """A worker function with a `prepare(items)` method reads what its items share in bulk, `chunk_size` items
+    at a time (so what it holds stays bounded); others take the partition whole."""
+    if not size:
+        yield items
+        return
+    for i in range(0, len(items), size):
+        yield items[i:i + size]
+
+
+def _prepare(fn, chunk):
+    prepare = getattr(fn, "prepare", None)
+    if prepare is None:
+        return
+    try:
+        prepare(chunk)
+    except Exception as ex:  # the bulk read is an optimisation: each item then reads what it needs itself
+        _logger.warning(f"Could not read the task's items in bulk: {describe_error(ex)}")
 
 
 def report_events(report):
