@@ -65,24 +65,56 @@ def servers_dir(tmp_path_factory):
     return str(tmp_path_factory.mktemp("servers"))
 
 
-@pytest.fixture(scope="session")
-def server_pool(servers_dir):
-    """Start servers in pairs on demand; a migrated empty database is reused as the template."""
-    started = []
-    template = os.path.join(servers_dir, "template.db")
+class ServerPool:
+    """Starts servers in pairs on demand; a migrated empty database is reused as the template. While tests that
+    ask for a fresh pair are still to come, the next pair is launched as soon as one is handed out, so that it
+    starts up while the current test runs (a pair takes seconds of CPU to start; most tests leave a core idle)."""
 
-    def make_pair():
-        n = len(started)
-        pair = start_all([MlflowServer(servers_dir, f"srv{n}"), MlflowServer(servers_dir, f"srv{n + 1}")],
-                         template_db=template)
-        started.extend(pair)
-        if not os.path.exists(template):
-            shutil.copy(os.path.join(pair[0].dir, "mlflow.db"), template)
+    def __init__(self, servers_dir, fresh_pairs_to_come):
+        self.dir = servers_dir
+        self.template = os.path.join(servers_dir, "template.db")
+        self.started = []
+        self.next_pair = None
+        self.fresh_pairs_to_come = fresh_pairs_to_come
+
+    def __call__(self):
+        pair, self.next_pair = self.next_pair or self._launch(), None
+        try:
+            for server in pair:
+                server.wait_healthy(120)
+        except Exception:
+            for server in pair:
+                server.kill()
+            raise
+        if not os.path.exists(self.template):
+            shutil.copy(os.path.join(pair[0].dir, "mlflow.db"), self.template)
+        if self.fresh_pairs_to_come > 0:
+            self.next_pair = self._launch()
         return pair
 
-    yield make_pair
-    for server in started:
-        server.stop()
+    def _launch(self):
+        n = len(self.started)
+        pair = [MlflowServer(self.dir, f"srv{n}"), MlflowServer(self.dir, f"srv{n + 1}")]
+        self.started.extend(pair)
+        for server in pair:
+            server.launch(self.template)
+        return pair
+
+    def fresh_pair(self):
+        self.fresh_pairs_to_come -= 1
+        return self()
+
+    def stop(self):
+        for server in self.started:
+            server.kill()
+
+
+@pytest.fixture(scope="session")
+def server_pool(servers_dir, request):
+    """server_pool() -> two empty servers, started for the caller, who may stop them."""
+    pool = ServerPool(servers_dir, sum("fresh_pair" in item.fixturenames for item in request.session.items))
+    yield pool
+    pool.stop()
 
 
 @pytest.fixture(scope="session")
@@ -114,10 +146,10 @@ def dst_client(dst_server):
 @pytest.fixture
 def fresh_pair(server_pool):
     """Two empty servers, for tests that compare whole servers."""
-    pair = server_pool()
+    pair = server_pool.fresh_pair()
     yield pair
     for server in pair:
-        server.stop()
+        server.kill()  # thrown away: no need to wait for a graceful shutdown
 
 
 @pytest.fixture
@@ -138,10 +170,17 @@ def count_tool():
 
 
 @pytest.fixture(scope="session")
+def census(count_tool):
+    """census(uri) -> count.py's census of the server, for census_diff to compare several copies with."""
+    return lambda uri, artifact_hash=True: _census(count_tool, uri, artifact_hash)
+
+
+@pytest.fixture(scope="session")
 def census_diff(count_tool):
-    """census_diff(src_uri, dst_uri) -> {section: problems} for every section that differs."""
+    """census_diff(src_uri, dst_uri) -> {section: problems} for every section that differs. src_uri may be a
+    census taken before (the census fixture), of a source that has not changed since."""
     def diff(src_uri, dst_uri, artifact_hash=True):
-        src = _census(count_tool, src_uri, artifact_hash)
+        src = src_uri if isinstance(src_uri, dict) else _census(count_tool, src_uri, artifact_hash)
         dst = _census(count_tool, dst_uri, artifact_hash)
         report = count_tool.diff(src, dst)
         problems = {}
@@ -250,5 +289,5 @@ def sagemaker_env(servers_dir, moto_s3):
     router.add(app_arn, s2.uri)
     yield SageMakerEnv(moto_s3, s1, s2, router, arn1, arn2, app_arn)
     router.stop()
-    s1.stop()
-    s2.stop()
+    s1.kill()
+    s2.kill()

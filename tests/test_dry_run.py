@@ -48,8 +48,8 @@ def populated(server_pool, tmp_path_factory):
                              env={"MLFLOW_TRACKING_URI": src.uri})
     assert res.exit_code == 0, res.output
     yield src, dst, out
-    src.stop()
-    dst.stop()
+    src.kill()
+    dst.kill()
 
 
 def fingerprint(server):
@@ -212,7 +212,7 @@ def empty_server(server_pool):
     pair = server_pool()
     yield pair[0]
     for server in pair:
-        server.stop()
+        server.kill()
 
 
 def test_every_import_and_copy_command_plans_what_it_then_does(populated, empty_server, tmp_path):

@@ -184,4 +184,4 @@ def test_server_without_datasets_is_skipped_with_reason(servers_dir, src_client,
         assert export_evaluation_datasets(str(tmp_path / "x"), mlflow_client=server.client(), report=report) == {
             "unsupported": True, "reason": f"not supported by {server.uri}"}
     finally:
-        server.stop()
+        server.kill()

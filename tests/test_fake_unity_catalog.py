@@ -41,7 +41,7 @@ class Echo(mlflow.pyfunc.PythonModel):  # no type hints on purpose: they would i
 def tracking(tmp_path_factory):
     server = MlflowServer(str(tmp_path_factory.mktemp("uc-tracking")), "tracking").start()
     yield server
-    server.stop()
+    server.kill()
 
 
 @pytest.fixture(scope="module")

@@ -117,8 +117,8 @@ def servers(server_pool, servers_dir, tmp_path_factory, count_tool):
     assert res.returncode == 0, res.stdout + res.stderr
     yield Servers(src, dst, export_dir, os.path.join(servers_dir, "template.db"),
                   _fidelity_census(count_tool, src.uri))
-    src.stop()
-    dst.stop()
+    src.kill()
+    dst.kill()
 
 
 def _env(tracking_uri, **extra):

@@ -68,7 +68,7 @@ def regenerated(servers_dir, tmp_path_factory):
     try:
         load_generator().generate(out, server.uri)
     finally:
-        server.stop()
+        server.kill()
     return out
 
 

@@ -8,6 +8,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 
 import pytest
@@ -34,48 +35,109 @@ def _start(cmd, log_path, env):
         return subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env=env, start_new_session=True)
 
 
-@pytest.fixture(scope="module")
-def spark(tmp_path_factory):
-    base = tmp_path_factory.mktemp("spark-cluster")
-    home = os.path.dirname(pyspark.__file__)
-    env = dict(os.environ, SPARK_HOME=home, SPARK_DAEMON_JAVA_OPTS=JAVA_OPTS, PYSPARK_PYTHON=sys.executable,
-               SPARK_LOG_DIR=str(base), SPARK_LOCAL_IP="127.0.0.1")
-    spark_class, port = os.path.join(home, "bin", "spark-class"), free_port()
-    master_log = base / "master.log"
-    procs = [_start([spark_class, "org.apache.spark.deploy.master.Master", "--host", "127.0.0.1", "--port",
-                     str(port), "--webui-port", str(free_port())], master_log, env)]
-    for host in ("127.0.0.2", "127.0.0.3"):
-        worker_env = dict(env, SPARK_LOCAL_IP=host)
-        procs.append(_start([spark_class, "org.apache.spark.deploy.worker.Worker", "--host", host, "--cores", "1",
-                             "--memory", "1g", "--webui-port", "0", "--work-dir", str(base / host),
-                             f"spark://127.0.0.1:{port}"], base / f"worker-{host}.log", worker_env))
-    saved_python = os.environ.get("PYSPARK_PYTHON")
-    os.environ["PYSPARK_PYTHON"] = sys.executable  # the Python of the tasks: pyspark reads only the variable
-    try:
-        _wait_for_workers(master_log, 2, procs)
+class _Cluster:
+    """The daemons and the driver's session, started on a thread of their own: some 10 JVMs and the first Python
+    workers come up while the module's servers start and are populated, instead of after."""
+
+    def __init__(self, base):
+        self.base, self.procs, self.session, self.error = base, [], None, None
+        self.thread = threading.Thread(target=self._start_all, name="spark-cluster", daemon=True)
+
+    def _start_all(self):
+        try:
+            self.session = self._start()
+            self._warm_up(self.session)
+        except BaseException as ex:  # handed to the test that waits for the session
+            self.error = ex
+
+    def _start(self):
+        home = os.path.dirname(pyspark.__file__)
+        # SPARK_DAEMON_MEMORY: the daemons only schedule (default 1g); PYSPARK_PYTHON: the Python of the tasks
+        env = dict(os.environ, SPARK_HOME=home, SPARK_DAEMON_JAVA_OPTS=JAVA_OPTS, SPARK_DAEMON_MEMORY="256m",
+                   SPARK_LAUNCHER_OPTS=JAVA_OPTS, PYSPARK_PYTHON=sys.executable, SPARK_LOG_DIR=str(self.base),
+                   SPARK_LOCAL_IP="127.0.0.1")
+        spark_class, port = os.path.join(home, "bin", "spark-class"), free_port()
+        master_log = self.base / "master.log"
+        self.procs.append(_start([spark_class, "org.apache.spark.deploy.master.Master", "--host", "127.0.0.1",
+                                  "--port", str(port), "--webui-port", str(free_port())], master_log, env))
+        for host in ("127.0.0.2", "127.0.0.3"):
+            worker_env = dict(env, SPARK_LOCAL_IP=host)
+            self.procs.append(_start([spark_class, "org.apache.spark.deploy.worker.Worker", "--host", host, "--cores",
+                                      "1", "--memory", "1g", "--webui-port", "0", "--work-dir", str(self.base / host),
+                                      f"spark://127.0.0.1:{port}"], self.base / f"worker-{host}.log", worker_env))
+        _wait_for_workers(master_log, 2, self.procs)
         from pyspark.sql import SparkSession
         session = (SparkSession.builder.master(f"spark://127.0.0.1:{port}").appName("test_spark")
                    .config("spark.driver.host", "127.0.0.1").config("spark.driver.bindAddress", "127.0.0.1")
                    .config("spark.ui.enabled", "false")
+                   .config("spark.driver.memory", "512m").config("spark.driver.extraJavaOptions", JAVA_OPTS)
                    .config("spark.executor.memory", "512m").config("spark.executor.extraJavaOptions", JAVA_OPTS)
                    .config("spark.task.maxFailures", "2")
+                   # the session is ready once both executors are: the warm-up gives each a task
+                   .config("spark.scheduler.minRegisteredResourcesRatio", "1.0")
                    # aggressive speculation: a task 1.1 x slower than the median of the half that finished
                    .config("spark.speculation", "true").config("spark.speculation.multiplier", "1.1")
                    .config("spark.speculation.quantile", "0.5").config("spark.speculation.minTaskRuntime", "1s")
                    .config("spark.speculation.interval", "200ms")
                    .config("spark.speculation.efficiency.enabled", "false").getOrCreate())
         session.sparkContext.setLogLevel("ERROR")
-        yield session
-        session.stop()
-    finally:
-        if saved_python is None:
-            os.environ.pop("PYSPARK_PYTHON", None)
-        else:
-            os.environ["PYSPARK_PYTHON"] = saved_python
-        for proc in procs:
+        return session
+
+    @staticmethod
+    def _warm_up(session):
+        """One task per executor imports what the run tasks import: each executor's Python worker (reused by
+        later tasks) pays for importing MLflow now, while the servers are being populated."""
+        def load(_):
+            import mlflow_export_import.spark.export  # noqa: F401
+            import mlflow_export_import.spark.import_runs  # noqa: F401
+            return [os.getpid()]
+        session.sparkContext.parallelize(range(2), 2).mapPartitions(load).collect()
+
+    def wait(self, timeout=300):
+        self.thread.join(timeout)
+        if self.thread.is_alive():
+            raise RuntimeError(f"the Spark cluster did not start in {timeout}s: see {self.base}")
+        if self.error is not None:
+            raise self.error
+        # the session is the active one of the thread that made it; the commands look for this thread's
+        from pyspark.sql import SparkSession
+        SparkSession._get_j_spark_session_class(self.session._jvm).setActiveSession(self.session._jsparkSession)
+        return self.session
+
+    def stop(self):
+        self.thread.join(300)
+        if self.session is not None:
+            self.session.stop()
+        for proc in self.procs:  # a daemon's group holds its executors and their Python workers too
             if proc.poll() is None:
-                os.killpg(proc.pid, signal.SIGTERM)
+                os.killpg(proc.pid, signal.SIGKILL)
                 proc.wait(30)
+
+
+@pytest.fixture(scope="module")
+def cluster(tmp_path_factory):
+    """Asked for before the servers: starts the cluster in the background."""
+    # PYSPARK_PYTHON: the Python of the tasks (pyspark reads only the variable); SPARK_LAUNCHER_OPTS: the JVM
+    # that spark-submit runs to build the driver's command, as small as the daemons'
+    driver_env = {"PYSPARK_PYTHON": sys.executable, "SPARK_LAUNCHER_OPTS": JAVA_OPTS}
+    saved = {key: os.environ.get(key) for key in driver_env}
+    os.environ.update(driver_env)
+    started = _Cluster(tmp_path_factory.mktemp("spark-cluster"))
+    started.thread.start()
+    try:
+        yield started
+    finally:
+        started.stop()
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+
+
+@pytest.fixture(scope="module")
+def spark(cluster):
+    return cluster.wait()
 
 
 def _wait_for_workers(master_log, n, procs, timeout=180):
@@ -94,7 +156,7 @@ def servers(server_pool):
     pair = server_pool()
     yield pair
     for server in pair:
-        server.stop()
+        server.kill()
 
 
 @pytest.fixture(scope="module")
@@ -107,7 +169,7 @@ def source(servers):
 
 
 @pytest.fixture(scope="module")
-def exported(spark, servers, source, tmp_path_factory):
+def exported(cluster, servers, source, spark, tmp_path_factory):
     out = str(tmp_path_factory.mktemp("spark-export") / "all")
     res = CliRunner().invoke(ea.main, ["--output-dir", out, "--export-deleted-runs", "True", "--engine", "spark"],
                              env={"MLFLOW_TRACKING_URI": servers[0].uri})

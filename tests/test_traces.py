@@ -230,4 +230,4 @@ def test_spans_kept_in_artifacts_round_trip_both_ways(servers_dir, src_client, d
         assert_same_trace(src_client.get_trace(sql_trace), fs_client.get_trace(fs_info.trace_id),
                           assessment_times=False)
     finally:
-        server.stop()
+        server.kill()
