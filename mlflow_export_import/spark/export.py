@@ -146,7 +146,7 @@ class RunExporter:
 
     def prepare(self, items):
         self._runs, self._histories = {}, {}
-        run_ids = [run_id for _, run_id in items]
+        run_ids = [run_id for experiment_id, run_id in items if not self._published(experiment_id, run_id)]
         for run_id, run, ex in map_bounded(self.client.get_run, run_ids):
             if ex is None:
                 self._runs[run_id] = run
@@ -156,14 +156,23 @@ class RunExporter:
     def __call__(self, item):
         experiment_id, run_id = item
         report = Report()
+        if self._published(experiment_id, run_id):
+            # a twin attempt (retried or speculative) exported it: the driver removed every earlier copy first
+            report.copied("runs")
+            return {"exported": True, "events": report_events(report)}
         run = self._runs.pop(run_id, None) or self.client.get_run(run_id)
         exported = None
         if _in_window(run, *self.window):
-            exported = export_atomically(self.client, run,
-                                         os.path.join(self.output_dir, experiment_id, "runs", run_id),
+            exported = export_atomically(self.client, run, self._run_dir(experiment_id, run_id),
                                          self.export_deleted_runs, self.notebook_formats, report,
                                          self._histories.pop(run_id, None))
         return {"exported": exported is not None, "events": report_events(report)}
+
+    def _published(self, experiment_id, run_id):
+        return os.path.isdir(self._run_dir(experiment_id, run_id))
+
+    def _run_dir(self, experiment_id, run_id):
+        return os.path.join(self.output_dir, experiment_id, "runs", run_id)
 
 
 def export_atomically(client, run, run_dir, export_deleted_runs, notebook_formats, report, metric_histories=None):

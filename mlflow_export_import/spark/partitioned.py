@@ -5,12 +5,16 @@ one outcome, so that one bad item never fails the others. The driver gets every 
 
 A task may run twice (retried after a crash, or a speculative copy): what the worker function does to an item
 must be harmless when done twice, or by two attempts at once."""
+import time
+import uuid
+
 from mlflow_export_import.common import describe_error
 from mlflow_export_import.common.logging_utils import get_logger
 from mlflow_export_import.common.parallel import map_bounded
 from mlflow_export_import.spark.session import spark_context
 
 DEFAULT_TASK_WORKERS = 4  # threads per task: MLflow calls wait on the server, not on the executor's core
+STRAGGLER_GRACE_S = 3.0  # spark.python.task.killTimeout (2 s) and a margin
 
 _logger = get_logger(__name__)
 
@@ -26,8 +30,8 @@ def run_partitioned(spark, items, task_fn_builder, workers=None, partitions=None
         return []
     sc = spark_context(spark)
     n = partitions or min(len(items), max(1, sc.defaultParallelism))
-    if description:
-        sc.setJobDescription(description)
+    group = f"mlflow-export-import-{uuid.uuid4().hex[:12]}"
+    sc.setJobGroup(group, description or "mlflow-export-import", interruptOnCancel=True)
     run_partition = _partition_runner(task_fn_builder, workers or DEFAULT_TASK_WORKERS)
     try:
         return sc.parallelize(items, n).mapPartitions(run_partition).collect()
@@ -35,6 +39,34 @@ def run_partitioned(spark, items, task_fn_builder, workers=None, partitions=None
         reason = f"the Spark job failed: {_first_line(ex)}"
         _logger.error(reason)
         return [(item, None, reason) for item in items]
+    finally:
+        _wait_for_stragglers(sc, group)
+
+
+def _wait_for_stragglers(sc, group, timeout_s=60.0):
+    """The job's result is back once one attempt of each task finished; speculative twins still running are being
+    killed. Wait until they are gone (and their Python workers, which Spark kills spark.python.task.killTimeout
+    later), so that what the driver tidies next (temporary folders) is not written again behind it."""
+    tracker, deadline, seen = sc.statusTracker(), time.monotonic() + timeout_s, False
+    sc.cancelJobGroup(group)  # nothing to cancel but the twins
+    while time.monotonic() < deadline:
+        active = _active_tasks(tracker, group)
+        if not active:
+            break
+        seen = True
+        time.sleep(0.2)
+    if seen:
+        time.sleep(STRAGGLER_GRACE_S)
+
+
+def _active_tasks(tracker, group):
+    active = 0
+    for job_id in tracker.getJobIdsForGroup(group):
+        job = tracker.getJobInfo(job_id)
+        for stage_id in (job.stageIds if job else []):
+            stage = tracker.getStageInfo(stage_id)
+            active += stage.numActiveTasks if stage else 0
+    return active
 
 
 def _first_line(ex):
