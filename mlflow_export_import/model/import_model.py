@@ -8,10 +8,8 @@ it (versions already imported are skipped); otherwise it is refused unless delet
 import os
 
 import click
-from mlflow.exceptions import MlflowException
-
 from mlflow_export_import.client.client_utils import use_client
-from mlflow_export_import.common import MlflowExportImportException, describe_error, io_utils
+from mlflow_export_import.common import MlflowExportImportException, describe_error
 from mlflow_export_import.common import model_utils, registry_rules
 from mlflow_export_import.common.click_options import (
     opt_dry_run,
@@ -23,23 +21,21 @@ from mlflow_export_import.common.mlflow_utils import set_experiment
 from mlflow_export_import.common.report import Report
 from mlflow_export_import.common.source_tags import ExportTags, ImportTags
 from mlflow_export_import.model import model_utils as version_sources
-from mlflow_export_import.model.model_utils import (
-    check_version_source, import_version_logged_models, imported_versions, logged_model_id_of, resolve_source,
-    src_version_key)
+from mlflow_export_import.model.model_utils import check_version_source, import_version_logged_models, resolve_source
 from mlflow_export_import.model_version.import_model_version import (
     _import_model_version, set_stage_and_aliases, with_src_version_tag)
 from mlflow_export_import.common.id_map import IdMap
-from mlflow_export_import.experiment.import_experiment import imported_runs
 from mlflow_export_import.permissions.mapping import get_principal_map
 from mlflow_export_import.permissions.transfer import import_model_permissions
-from mlflow_export_import.run.import_run import RunImporter, read_run
+from mlflow_export_import.model.plan import (
+    MODEL_PRESENT, SRC_MODEL_TAG, check_importable, check_same_source, imported_versions, logged_model_id_of,
+    read_model, src_version_key, stage_unset)
+from mlflow_export_import.run.import_run import RunImporter
+from mlflow_export_import.run.plan import imported_runs, read_run
 
-SRC_MODEL_TAG = f"{ExportTags.PREFIX_ROOT}.import.src_model"
-MODEL_FILE = "model.json"
 VERSION_MODELS_DIR = "version_models"
 REGISTRY_COPY_TAG = f"{ExportTags.PREFIX_ROOT}.import.registry_copy_of"
 PLACEHOLDER_TAG = f"{ExportTags.PREFIX_ROOT}.import.placeholder"
-MODEL_PRESENT = "already present (its versions are counted on their own)"
 
 _logger = get_logger(__name__)
 
@@ -59,21 +55,6 @@ def import_model(model_name, experiment_name, input_dir, delete_model=False, imp
     importer = ModelImporter(client, import_permissions=import_permissions, import_source_tags=import_source_tags,
                              principal_map=principal_map)
     return importer.import_model(model_name, input_dir, experiment_name, delete_model, verbose, report, id_map)
-
-
-def read_model(input_dir):
-    """The exported registered model dict, its versions in numeric order (old exports: latest_versions)."""
-    path = os.path.join(input_dir, MODEL_FILE)
-    dct = io_utils.read_file_mlflow(path).get("registered_model")
-    if not isinstance(dct, dict) or not dct.get("name"):
-        raise MlflowExportImportException(f"Corrupt export file '{path}': no 'mlflow.registered_model' with a name",
-                                          http_status_code=400)
-    versions = dct.get("versions", dct.get("latest_versions")) or []
-    if not all(isinstance(v, dict) and str(v.get("version", "")).isdigit() and "source" in v for v in versions):
-        raise MlflowExportImportException(f"Corrupt export file '{path}': every version needs a number and a source",
-                                          http_status_code=400)
-    dct["versions"] = sorted(versions, key=lambda v: int(v["version"]))
-    return dct
 
 
 class BaseModelImporter:
@@ -195,40 +176,6 @@ class BulkModelImporter(BaseModelImporter):
         if dst_run_id is None and src_vr.get("run_id") in self.run_info_map:
             dst_run_id = self.run_info_map[src_vr["run_id"]].run_id
         return super().import_version(model_name, src_vr, dst_run_id, id_map)
-
-
-def check_importable(client, model_name, model_dct, delete_model):
-    """A destination model that exists must be ours to resume or be replaced (delete_model)."""
-    if str(_raw_tags(model_dct).get(model_utils.PROMPT_TAG, "")).lower() == "true":
-        raise MlflowExportImportException(f"Registered model '{model_dct['name']}' is a prompt: import it with the "
-                                          "prompt commands", http_status_code=400)
-    if delete_model or not model_utils.model_exists(client, model_name):
-        return
-    if client.get_registered_model(model_name).tags.get(SRC_MODEL_TAG) != model_dct["name"]:
-        raise MlflowExportImportException(
-            f"Registered model '{model_name}' already exists in {client.tracking_uri} and was not made by an import "
-            f"of '{model_dct['name']}': use --delete-model to replace it", http_status_code=409)
-
-
-def check_same_source(client, dst_vr, src_vr, model_name):
-    """A version found by its lineage key ('<model>/<version>') must have been made from the same source run: two
-    source servers can each have a version 1 of a model of the same name."""
-    if not dst_vr.run_id or not src_vr.get("run_id"):
-        return
-    try:
-        made_from = client.get_run(dst_vr.run_id).data.tags.get(ImportTags.SRC_RUN_ID)
-    except MlflowException:
-        return
-    if made_from and made_from != src_vr["run_id"]:
-        raise MlflowExportImportException(
-            f"Version {dst_vr.version} of registered model '{model_name}' was imported from another source (run "
-            f"'{made_from}', not '{src_vr['run_id']}'): import this export into another model name "
-            "(--model-rename-file, --model) or replace the model (--delete-model)", http_status_code=409)
-
-
-def _raw_tags(model_dct):
-    tags = model_dct.get("tags") or []
-    return tags if isinstance(tags, dict) else {t["key"]: t["value"] for t in tags}
 
 
 def prepare_model(client, model_name, model_dct, delete_model):
@@ -381,12 +328,6 @@ class VersionsImporter:
                                                   tags={PLACEHOLDER_TAG: "true"}, **kwargs)
             self.client.delete_model_version(self.model_name, vr.version)
             self.last = int(vr.version)
-
-
-def stage_unset(client, dst_vr, src_vr):
-    """Whether the destination version still lacks the source version's stage (or, in Unity Catalog, what the
-    stage maps to)."""
-    return registry_rules.stage_unset(client, dst_vr, src_vr)
 
 
 def _model_root(files_dir):

@@ -24,18 +24,17 @@ from mlflow_export_import.client import uris
 from mlflow_export_import.client.scope import scoped_object, side_scope
 from mlflow_export_import.common import MlflowExportImportException, describe_error, io_utils
 from mlflow_export_import.common import id_map as id_maps
-from mlflow_export_import.common import capabilities
-from mlflow_export_import.common.capabilities import is_unsupported, unsupported_reason
+from mlflow_export_import.common.capabilities import is_unsupported
 from mlflow_export_import.common.click_options import opt_dry_run, opt_experiment_name, opt_input_dir, opt_report
 from mlflow_export_import.common.cli_utils import command, mk_client
 from mlflow_export_import.common.logging_utils import get_logger
 from mlflow_export_import.common.mlflow_utils import set_experiment
 from mlflow_export_import.common.parallel import map_bounded
 from mlflow_export_import.common.report import Report
-from mlflow_export_import.common.source_tags import ExportFields, ExportTags
+from mlflow_export_import.common.source_tags import ExportFields
 from mlflow_export_import.trace.export_trace import KIND, SOURCE_RUN, TRACE_FILE
+from mlflow_export_import.trace.plan import SRC_TRACE_ID_TAG, imported_traces, read_trace, record_failure
 
-SRC_TRACE_ID_TAG = f"{ExportTags.PREFIX_ROOT}.import.src_trace_id"
 REQUEST_ID_ATTR = "mlflow.traceRequestId"
 MODEL_ID_METADATA = "mlflow.modelId"
 SERVER_SET_TAGS = (TraceTagKey.SPANS_LOCATION, "mlflow.artifactLocation")
@@ -72,33 +71,6 @@ def set_trace_metadata(request_id, trace_metadata):
                 "cannot be changed", http_status_code=400)
     for key, value in trace_metadata.items():
         manager.set_trace_metadata(request_id, key, str(value))
-
-
-def record_failure(client, report, obj_id, ex):
-    capabilities.record_failure(report, KIND, obj_id, ex, unsupported_reason(client),
-                                f"Trace '{obj_id}' failed to import")
-
-
-def read_trace(input_dir):
-    path = os.path.join(input_dir, TRACE_FILE)
-    dct = io_utils.read_file_mlflow(path)
-    info = dct.get("info")
-    if not isinstance(info, dict) or not (info.get("trace_id") or info.get("request_id")):
-        raise MlflowExportImportException(f"Corrupt export file '{path}': no trace info", http_status_code=400)
-    return dct
-
-
-def imported_traces(client, experiment_id):
-    """{source trace id: destination trace id} of the traces earlier imports made in this experiment."""
-    found, token = {}, None
-    while True:
-        page = client.search_traces(locations=[experiment_id], page_token=token, max_results=500,
-                                    filter_string=f"tag.`{SRC_TRACE_ID_TAG}` LIKE '%'", include_spans=False)
-        for trace in page:
-            found[trace.info.tags[SRC_TRACE_ID_TAG]] = trace.info.trace_id
-        token = page.token
-        if not token:
-            return found
 
 
 class TraceImporter:
