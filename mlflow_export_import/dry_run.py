@@ -1,12 +1,13 @@
 """--dry-run: what an import or copy would do, worked out by reading the export and the destination only.
 
-The plan of each object type lives next to its importer, in <type>/plan.py, which the importer shares (the same
-readers of the export files, the same lookups of earlier imports); this module names them for the import
-commands and adds the plan of import-all. The destination client is read-only (client_utils.ReadOnlyClient): a
-write reaching it is a bug, and raises instead of changing the server."""
+The plan of each object type is in <type>/plan.py, next to its importer, which takes the same decisions from the
+same functions (the readers of the export files, the lookups of earlier imports, the decision itself); each
+import command's --dry-run calls its plan from there. Here: the plan of import-all, which is of no one object
+type, and the plan functions by name for callers of this module. The destination client is read-only
+(client_utils.ReadOnlyClient): a write reaching it is a bug, and raises instead of changing the server."""
 import os
 
-from mlflow_export_import.common import MlflowExportImportException
+from mlflow_export_import.common.io_utils import subdirs
 from mlflow_export_import.evaluation_dataset.plan import plan_datasets
 from mlflow_export_import.experiment.plan import plan_experiment, plan_experiments, plan_exported_experiments
 from mlflow_export_import.logged_model.plan import plan_logged_model, plan_logged_models_dir
@@ -15,6 +16,10 @@ from mlflow_export_import.model_version.plan import plan_model_version
 from mlflow_export_import.prompt.plan import plan_prompts
 from mlflow_export_import.run.plan import plan_run
 from mlflow_export_import.trace.plan import plan_trace, plan_traces_dir
+
+__all__ = ["plan_all", "plan_datasets", "plan_experiment", "plan_experiments", "plan_exported_experiments",
+           "plan_logged_model", "plan_logged_models_dir", "plan_model", "plan_model_version", "plan_model_versions",
+           "plan_models", "plan_prompts", "plan_run", "plan_trace", "plan_traces_dir", "subdirs"]
 
 
 def plan_all(client, input_dir, delete_model, delete_prompt, delete_dataset, experiment_renames, model_renames,
@@ -26,10 +31,3 @@ def plan_all(client, input_dir, delete_model, delete_prompt, delete_dataset, exp
     datasets_dir = os.path.join(input_dir, "evaluation_datasets")
     if os.path.isdir(datasets_dir):
         plan_datasets(client, subdirs(datasets_dir), delete_dataset, report)
-
-
-def subdirs(input_dir):
-    if not os.path.isdir(input_dir):
-        raise MlflowExportImportException(f"Input directory '{input_dir}' does not exist", http_status_code=404)
-    return [os.path.join(input_dir, d) for d in sorted(os.listdir(input_dir))
-            if os.path.isdir(os.path.join(input_dir, d))]

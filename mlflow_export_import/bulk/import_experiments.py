@@ -18,7 +18,7 @@ from mlflow_export_import.spark import is_spark
 from mlflow_export_import.spark.options import opt_engine, opt_spark_master
 from mlflow_export_import.spark.session import get_spark, start_engine
 from mlflow_export_import.experiment.import_experiment import import_experiment
-from mlflow_export_import.experiment.plan import read_experiments_list
+from mlflow_export_import.experiment.plan import plan_experiments, read_experiments_list
 from mlflow_export_import.permissions.mapping import get_principal_map
 
 _logger = get_logger(__name__)
@@ -89,8 +89,7 @@ def main(input_dir, import_permissions, principal_map, import_source_tags, use_s
     with command("import-experiments", locals(), report_file,
                  dry_run=dry_run, retry_failed=retry_failed) as report:
         if dry_run:
-            from mlflow_export_import import dry_run as plans  # it imports every import module
-            plans.plan_experiments(mk_client(read_only=True), input_dir, experiment_rename_file, report)
+            plan_experiments(mk_client(read_only=True), input_dir, experiment_rename_file, report)
             return
         start_engine(engine, spark_master)
         import_experiments(input_dir, import_permissions, import_source_tags, use_src_user_id,

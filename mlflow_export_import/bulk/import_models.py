@@ -24,7 +24,7 @@ from mlflow_export_import.common.report import Report
 from mlflow_export_import.spark.options import opt_engine, opt_spark_master
 from mlflow_export_import.spark.session import start_engine
 from mlflow_export_import.model.import_model import BaseModelImporter, read_model
-from mlflow_export_import.model.plan import read_model_names
+from mlflow_export_import.model.plan import plan_models, read_model_names
 from mlflow_export_import.permissions.mapping import get_principal_map
 
 _SAGEMAKER_NAME = re.compile(r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,56}$")
@@ -149,9 +149,8 @@ def main(input_dir, delete_model, import_permissions, principal_map, experiment_
     with command("import-models", locals(), report_file,
                  dry_run=dry_run, retry_failed=retry_failed) as report:
         if dry_run:
-            from mlflow_export_import import dry_run as plans  # it imports every import module
-            plans.plan_models(mk_client(read_only=True), input_dir, delete_model, experiment_rename_file,
-                              model_rename_file, report)
+            plan_models(mk_client(read_only=True), input_dir, delete_model, experiment_rename_file,
+                        model_rename_file, report)
             return
         start_engine(engine, spark_master)
         import_models(input_dir, delete_model, import_permissions, import_source_tags, use_src_user_id,

@@ -15,7 +15,7 @@ from mlflow_export_import.bulk.rename_utils import get_renames, rename
 from mlflow_export_import.common import describe_error, model_utils, registry_rules
 from mlflow_export_import.common.report import Report
 from mlflow_export_import.engine.runs import LINEAGE_PREFIX
-from mlflow_export_import.dry_run import subdirs
+from mlflow_export_import.common.io_utils import subdirs
 from mlflow_export_import.evaluation_dataset.plan import plan_datasets
 from mlflow_export_import.model.import_model import BaseModelImporter
 from mlflow_export_import.model.plan import (

@@ -12,7 +12,7 @@ from mlflow_export_import.common.cli_utils import command, mk_client
 from mlflow_export_import.common.report import Report
 from mlflow_export_import.evaluation_dataset.export_evaluation_dataset import (
     DATASET_FILE, KIND, check_datasets_supported, datasets_named, record_failure, store)
-from mlflow_export_import.evaluation_dataset.plan import read_dataset_file, records_to_upsert
+from mlflow_export_import.evaluation_dataset.plan import plan_datasets, read_dataset_file, records_to_upsert
 
 UPSERT_BATCH = 500
 
@@ -102,9 +102,8 @@ def main(input_dir, evaluation_dataset_name, delete_evaluation_dataset, dry_run,
     """Import an evaluation dataset exported by export-evaluation-dataset."""
     with command("import-evaluation-dataset", locals(), report_file, dry_run=dry_run) as report:
         if dry_run:
-            from mlflow_export_import import dry_run as plans  # it imports every import module
-            plans.plan_datasets(mk_client(read_only=True), [input_dir], delete_evaluation_dataset, report,
-                                evaluation_dataset_name)
+            plan_datasets(mk_client(read_only=True), [input_dir], delete_evaluation_dataset, report,
+                          evaluation_dataset_name)
             return
         import_evaluation_dataset(input_dir, evaluation_dataset_name, delete_evaluation_dataset,
                                   mlflow_client=mk_client(), report=report)

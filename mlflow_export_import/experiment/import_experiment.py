@@ -24,7 +24,7 @@ from mlflow_export_import.common.source_tags import (
     ExportTags, fmt_timestamps, mk_source_tags_mlflow_tag, set_source_tags_for_field)
 from mlflow_export_import.experiment.export_experiment import EXPERIMENT_FILE
 from mlflow_export_import.experiment.plan import (
-    ALREADY_PRESENT, check_experiment_importable, run_dirs_of)
+    ALREADY_PRESENT, check_experiment_importable, plan_experiment, run_dirs_of)
 from mlflow_export_import.experiment.nested_runs_utils import MLFLOW_PARENT_RUN_ID, depth_levels
 from mlflow_export_import.logged_model.import_logged_model import import_logged_models_dir, link_runs_to_models
 from mlflow_export_import.permissions.mapping import get_principal_map
@@ -234,8 +234,7 @@ def main(experiment_name, input_dir, import_permissions, principal_map, import_s
     with command("import-experiment", locals(), report_file,
                  dry_run=dry_run, retry_failed=retry_failed) as report:
         if dry_run:
-            from mlflow_export_import import dry_run as plans  # it imports every import module
-            plans.plan_experiment(mk_client(read_only=True), experiment_name, input_dir, report)
+            plan_experiment(mk_client(read_only=True), experiment_name, input_dir, report)
             return
         import_experiment(experiment_name, input_dir, import_source_tags, import_permissions, use_src_user_id,
                           dst_notebook_dir, mlflow_client=mk_client(), report=report, workers=workers,

@@ -28,7 +28,7 @@ from mlflow_export_import.common.parallel import map_bounded
 from mlflow_export_import.common.report import Report
 from mlflow_export_import.logged_model.export_logged_model import KIND, LOGGED_MODEL_FILE
 from mlflow_export_import.logged_model.plan import (
-    SRC_MODEL_ID_TAG, imported_logged_models, is_complete, read_logged_model, record_failure)
+    SRC_MODEL_ID_TAG, imported_logged_models, is_complete, plan_logged_model, read_logged_model, record_failure)
 from mlflow_export_import.run.plan import read_run
 
 SERVER_SET_TAGS = ("mlflow.modelVersions",)  # set by the registry when versions point at the model
@@ -269,8 +269,7 @@ def main(input_dir, experiment_name, mlmodel_fix, dry_run, report_file):
     """Import an MLflow 3 logged model exported by export-logged-model."""
     with command("import-logged-model", locals(), report_file, dry_run=dry_run) as report:
         if dry_run:
-            from mlflow_export_import import dry_run as plans  # it imports every import module
-            plans.plan_logged_model(mk_client(read_only=True), input_dir, experiment_name, report)
+            plan_logged_model(mk_client(read_only=True), input_dir, experiment_name, report)
             return
         client = mk_client()
         logged_model = import_logged_model(input_dir, experiment_name, mlmodel_fix=mlmodel_fix, mlflow_client=client,

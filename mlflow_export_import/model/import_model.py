@@ -29,7 +29,7 @@ from mlflow_export_import.permissions.mapping import get_principal_map
 from mlflow_export_import.permissions.transfer import import_model_permissions
 from mlflow_export_import.model.plan import (
     MODEL_PRESENT, SRC_MODEL_TAG, check_importable, check_same_source, imported_versions, logged_model_id_of,
-    read_model, src_version_key, stage_unset)
+    plan_model, read_model, src_version_key, stage_unset)
 from mlflow_export_import.run.import_run import RunImporter
 from mlflow_export_import.run.plan import imported_runs, read_run
 
@@ -355,8 +355,7 @@ def main(input_dir, model, experiment_name, delete_model, import_permissions, pr
     """Import a registered model exported by export-model; the versions' runs go into --experiment-name."""
     with command("import-model", locals(), report_file, dry_run=dry_run) as report:
         if dry_run:
-            from mlflow_export_import import dry_run as plans  # it imports every import module
-            plans.plan_model(mk_client(read_only=True), model, experiment_name, input_dir, delete_model, report)
+            plan_model(mk_client(read_only=True), model, experiment_name, input_dir, delete_model, report)
             return
         import_model(model, experiment_name, input_dir, delete_model, import_permissions, import_source_tags, verbose,
                      await_creation_for, mlflow_client=mk_client(), report=report, principal_map=principal_map)

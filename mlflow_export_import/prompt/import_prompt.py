@@ -17,7 +17,7 @@ from mlflow_export_import.common.logging_utils import get_logger
 from mlflow_export_import.common.report import Report
 from mlflow_export_import.prompt.export_prompt import (
     KIND, PROMPT_FILE, VERSION_KIND, check_prompts_supported, record_failure)
-from mlflow_export_import.prompt.plan import find_same_version, list_dst_versions, read_prompt_file
+from mlflow_export_import.prompt.plan import find_same_version, list_dst_versions, plan_prompts, read_prompt_file
 
 FILLER_TEMPLATE = "(placeholder written by mlflow-export-import to keep version numbers; deleted)"
 MAX_FILLERS = 1000
@@ -180,8 +180,7 @@ def main(input_dir, prompt_name, delete_prompt, dry_run, report_file):
     """Import one prompt version exported by export-prompt."""
     with command("import-prompt", locals(), report_file, dry_run=dry_run) as report:
         if dry_run:
-            from mlflow_export_import import dry_run as plans  # it imports every import module
-            plans.plan_prompts(mk_client(read_only=True), [input_dir], delete_prompt, report, prompt_name)
+            plan_prompts(mk_client(read_only=True), [input_dir], delete_prompt, report, prompt_name)
             return
         import_prompt(input_dir, prompt_name, delete_prompt, mlflow_client=mk_client(), report=report)
 

@@ -30,7 +30,7 @@ from mlflow_export_import.notebook.notebooks import import_run_notebook
 from mlflow_export_import.run.run_data_importer import (
     MAX_BATCH_BYTES, MAX_PARAMS_TAGS_PER_BATCH, _metrics, _params, entity_bytes, find_over_limit_value,
     mk_final_batches, mk_run_source_tags)
-from mlflow_export_import.run.plan import find_earlier_import, is_deleted, is_finished, read_run
+from mlflow_export_import.run.plan import find_earlier_import, is_deleted, is_finished, plan_run, read_run
 
 MLFLOW_PARENT_RUN_ID = "mlflow.parentRunId"
 MLFLOW_USER = "mlflow.user"
@@ -340,8 +340,7 @@ def main(input_dir, experiment_name, import_source_tags, use_src_user_id, dst_no
     """Import a run exported by export-run into an experiment."""
     with command("import-run", locals(), report_file, dry_run=dry_run) as report:
         if dry_run:
-            from mlflow_export_import import dry_run as plans  # it imports every import module
-            plans.plan_run(mk_client(read_only=True), input_dir, experiment_name, report)
+            plan_run(mk_client(read_only=True), input_dir, experiment_name, report)
             return
         client = mk_client()
         try:

@@ -33,7 +33,7 @@ from mlflow_export_import.common.parallel import map_bounded
 from mlflow_export_import.common.report import Report
 from mlflow_export_import.common.source_tags import ExportFields
 from mlflow_export_import.trace.export_trace import KIND, SOURCE_RUN, TRACE_FILE
-from mlflow_export_import.trace.plan import SRC_TRACE_ID_TAG, imported_traces, read_trace, record_failure
+from mlflow_export_import.trace.plan import SRC_TRACE_ID_TAG, imported_traces, plan_trace, read_trace, record_failure
 
 REQUEST_ID_ATTR = "mlflow.traceRequestId"
 MODEL_ID_METADATA = "mlflow.modelId"
@@ -266,8 +266,7 @@ def main(input_dir, experiment_name, dry_run, report_file):
     """Import a trace exported by export-trace into an experiment."""
     with command("import-trace", locals(), report_file, dry_run=dry_run) as report:
         if dry_run:
-            from mlflow_export_import import dry_run as plans  # it imports every import module
-            plans.plan_trace(mk_client(read_only=True), input_dir, experiment_name, report)
+            plan_trace(mk_client(read_only=True), input_dir, experiment_name, report)
             return
         info = import_trace(input_dir, experiment_name, mlflow_client=mk_client(), report=report)
         if info is not None:
