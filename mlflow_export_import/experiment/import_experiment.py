@@ -30,7 +30,7 @@ from mlflow_export_import.logged_model.import_logged_model import import_logged_
 from mlflow_export_import.permissions.mapping import get_principal_map
 from mlflow_export_import.permissions.transfer import import_experiment_permissions
 from mlflow_export_import.run.import_run import RunImporter
-from mlflow_export_import.run.plan import imported_runs, is_deleted, is_finished, read_run
+from mlflow_export_import.run.plan import SKIP, imported_runs, is_deleted, read_run, run_action
 from mlflow_export_import.trace.import_trace import import_traces_dir
 
 ALREADY_IMPORTED, COPIED, RETRY_LEFT_OUT = "already imported", "copied", "not in the --retry-failed list"
@@ -182,7 +182,7 @@ def _import_runs(client, importer, experiment_id, experiment_name, run_dirs, rep
 
     def import_one(src_id):
         earlier = existing.get(src_id)
-        if is_finished(earlier, src_id in deleted):
+        if run_action(earlier, src_id in deleted) == SKIP:
             return earlier.info, (RETRY_LEFT_OUT if wanted and not wanted("runs", src_id) else ALREADY_IMPORTED)
         if wanted and not wanted("runs", src_id):
             return None, RETRY_LEFT_OUT

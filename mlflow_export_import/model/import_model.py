@@ -19,7 +19,7 @@ from mlflow_export_import.common.cli_utils import command, mk_client
 from mlflow_export_import.common.logging_utils import get_logger
 from mlflow_export_import.common.mlflow_utils import set_experiment
 from mlflow_export_import.common.report import Report
-from mlflow_export_import.common.source_tags import ExportTags, ImportTags
+from mlflow_export_import.common.source_tags import ExportTags
 from mlflow_export_import.model import model_utils as version_sources
 from mlflow_export_import.model.model_utils import check_version_source, import_version_logged_models, resolve_source
 from mlflow_export_import.model_version.import_model_version import (
@@ -31,7 +31,7 @@ from mlflow_export_import.model.plan import (
     MODEL_PRESENT, SRC_MODEL_TAG, check_importable, check_same_source, imported_versions, logged_model_id_of,
     plan_model, read_model, src_version_key, stage_unset)
 from mlflow_export_import.run.import_run import RunImporter
-from mlflow_export_import.run.plan import imported_runs, read_run
+from mlflow_export_import.run.plan import SKIP, imported_runs, read_run, run_action
 
 VERSION_MODELS_DIR = "version_models"
 REGISTRY_COPY_TAG = f"{ExportTags.PREFIX_ROOT}.import.registry_copy_of"
@@ -139,7 +139,7 @@ class ModelImporter(BaseModelImporter):
             if not src_run_id or not os.path.exists(os.path.join(run_dir, "run.json")):
                 continue
             earlier = existing.get(src_run_id)
-            if earlier is not None and earlier.data.tags.get(ImportTags.STATE) == ImportTags.STATE_DONE:
+            if run_action(earlier) == SKIP:
                 runs[src_run_id] = earlier.info
                 report.skipped("runs", src_run_id, "already imported")
                 continue

@@ -30,7 +30,7 @@ from mlflow_export_import.notebook.notebooks import import_run_notebook
 from mlflow_export_import.run.run_data_importer import (
     MAX_BATCH_BYTES, MAX_PARAMS_TAGS_PER_BATCH, _metrics, _params, entity_bytes, find_over_limit_value,
     mk_final_batches, mk_run_source_tags)
-from mlflow_export_import.run.plan import find_earlier_import, is_deleted, is_finished, plan_run, read_run
+from mlflow_export_import.run.plan import SKIP, find_earlier_import, is_deleted, plan_run, read_run, run_action
 
 MLFLOW_PARENT_RUN_ID = "mlflow.parentRunId"
 MLFLOW_USER = "mlflow.user"
@@ -54,7 +54,7 @@ def import_run(input_dir, experiment_name, import_source_tags=False, dst_noteboo
     dst_parent_id = find_imported_run_id(client, experiment_id, src_parent_id) if src_parent_id else None
     src_run_id = run_dct["info"]["run_id"]
     earlier = find_earlier_import(client, experiment_id, src_run_id)
-    if is_finished(earlier, is_deleted(run_dct)):
+    if run_action(earlier, is_deleted(run_dct)) == SKIP:
         if report is not None:
             report.skipped("runs", src_run_id, f"already imported as run '{earlier.info.run_id}'")
         run_id = earlier.info.run_id

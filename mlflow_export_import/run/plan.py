@@ -11,6 +11,8 @@ from mlflow_export_import.common.source_tags import ImportTags
 from mlflow_export_import.logged_model.plan import plan_logged_models_dir
 from mlflow_export_import.run.export_run import RUN_FILE
 
+CREATE, FINISH, SKIP = "create", "finish", "skip"  # what an import does with a source run (run_action)
+
 
 def read_run(input_dir):
     """run.json as the current format has it, whatever shape the export was written in."""
@@ -52,6 +54,15 @@ def is_finished(run, src_deleted=False):
     return not src_deleted or run.info.lifecycle_stage == "deleted"
 
 
+def run_action(earlier, src_deleted=False):
+    """What an import does with a source run, given the run an earlier import or copy made from it
+    (find_earlier_import, imported_runs) or None: SKIP it when that import finished it, FINISH it when it left
+    it half-done (no twin), else CREATE it. src_deleted: the import ends by deleting the run (see is_finished)."""
+    if is_finished(earlier, src_deleted):
+        return SKIP
+    return FINISH if earlier is not None else CREATE
+
+
 def is_deleted(run_dct):
     return run_dct["info"].get("lifecycle_stage") == "deleted"
 
@@ -80,9 +91,10 @@ def plan_run(client, run_dir, experiment_name, report):
 def plan_one_run(run_dct, earlier, experiment_name, report, src_deleted=False):
     """src_deleted: the import ends the run's import by deleting it (see is_finished)."""
     src_id = run_dct["info"]["run_id"]
-    if is_finished(earlier, src_deleted):
+    action = run_action(earlier, src_deleted)
+    if action == SKIP:
         report.skipped("runs", src_id, "already imported")
         return
-    verb = "finish the half-imported" if earlier is not None else "create"
+    verb = "finish the half-imported" if action == FINISH else "create"
     name = run_dct["info"].get("run_name") or src_id
     report.would("runs", src_id, f"{verb} run '{name}' ({src_id}) in experiment '{experiment_name}'")

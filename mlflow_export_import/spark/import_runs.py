@@ -26,7 +26,8 @@ from mlflow_export_import.experiment.export_experiment import EXPERIMENT_FILE
 from mlflow_export_import.experiment.nested_runs_utils import MLFLOW_PARENT_RUN_ID, depth_levels
 from mlflow_export_import.permissions.mapping import get_principal_map
 from mlflow_export_import.permissions.transfer import import_experiment_permissions
-from mlflow_export_import.run.import_run import RunImporter, check_importable, is_deleted, is_finished, read_run
+from mlflow_export_import.run.import_run import RunImporter, check_importable
+from mlflow_export_import.run.plan import SKIP, is_deleted, read_run, run_action
 from mlflow_export_import.spark.clients import client_uris, task_client
 from mlflow_export_import.spark.faults import faults_dir, with_faults
 from mlflow_export_import.spark.partitioned import replay, report_events, run_partitioned
@@ -137,7 +138,7 @@ def _start_runs(client, importer, exp, report, workers):
     def start_one(src_id):
         """(RunInfo or None, what to do, destination parent id, whether an earlier import made the run)"""
         head, earlier = heads[src_id], existing.get(src_id)
-        if is_finished(earlier, is_deleted(head)):
+        if run_action(earlier, is_deleted(head)) == SKIP:
             left_out = wanted and not wanted("runs", src_id)
             return earlier.info, RETRY_LEFT_OUT if left_out else ALREADY_IMPORTED, None, False
         if wanted and not wanted("runs", src_id):
