@@ -28,7 +28,8 @@ from mlflow_export_import.common.parallel import map_bounded
 from mlflow_export_import.common.report import Report
 from mlflow_export_import.logged_model.export_logged_model import KIND, LOGGED_MODEL_FILE
 from mlflow_export_import.logged_model.plan import (
-    SRC_MODEL_ID_TAG, imported_logged_models, is_complete, plan_logged_model, read_logged_model, record_failure)
+    REPLACE, SKIP, SRC_MODEL_ID_TAG, imported_logged_models, model_action, plan_logged_model, read_logged_model,
+    record_failure)
 from mlflow_export_import.run.plan import read_run
 
 SERVER_SET_TAGS = ("mlflow.modelVersions",)  # set by the registry when versions point at the model
@@ -79,11 +80,12 @@ class LoggedModelImporter:
         if existing is None:
             existing = imported_logged_models(self.client, experiment_id)
         earlier = existing.get(src_id)
-        if earlier is not None and is_complete(earlier, dct):
+        action = model_action(earlier, dct)
+        if action == SKIP:
             self._remember(src_id, earlier.model_id)
             self.report.skipped(KIND, src_id, "already imported")
             return earlier
-        if earlier is not None:  # left half-done by an interrupted import
+        if action == REPLACE:  # left half-done by an interrupted import
             self.client.delete_logged_model(earlier.model_id)
         dst_run_id = run_id_map.get(dct.get("source_run_id"))
         logged_model = self.client.create_logged_model(

@@ -10,6 +10,7 @@ from mlflow_export_import.common.source_tags import ExportTags
 from mlflow_export_import.logged_model.export_logged_model import KIND, LOGGED_MODEL_FILE
 
 SRC_MODEL_ID_TAG = f"{ExportTags.PREFIX_ROOT}.import.src_model_id"
+CREATE, REPLACE, SKIP = "create", "replace", "skip"  # what an import does with a source model (model_action)
 
 
 def record_failure(client, report, input_dir, ex):
@@ -38,6 +39,15 @@ def imported_logged_models(client, experiment_id):
             return found
 
 
+def model_action(earlier, dct):
+    """What an import does with the exported model dct, given the copy an earlier import made of it
+    (imported_logged_models) or None: SKIP it when that copy is complete, REPLACE a copy left half-done (a
+    logged model's files and metrics cannot be completed in place), else CREATE it."""
+    if earlier is None:
+        return CREATE
+    return SKIP if is_complete(earlier, dct) else REPLACE
+
+
 def is_complete(logged_model, dct):
     return getattr(logged_model.status, "value", str(logged_model.status)) == (dct.get("status") or "READY")
 
@@ -58,11 +68,11 @@ def plan_logged_models_dir(client, input_dir, experiment_id, experiment_name, re
         except Exception as ex:
             record_failure(client, report, model_dir, ex)
             continue
-        earlier = existing.get(dct["model_id"])
-        if earlier is not None and is_complete(earlier, dct):
+        action = model_action(existing.get(dct["model_id"]), dct)
+        if action == SKIP:
             report.skipped(KIND, dct["model_id"], "already imported")
         else:
-            verb = "replace the half-imported" if earlier is not None else "create"
+            verb = "replace the half-imported" if action == REPLACE else "create"
             report.would(KIND, dct["model_id"],
                          f"{verb} logged model '{dct['name']}' in experiment '{experiment_name}'")
 

@@ -33,7 +33,8 @@ from mlflow_export_import.common.parallel import map_bounded
 from mlflow_export_import.common.report import Report
 from mlflow_export_import.common.source_tags import ExportFields
 from mlflow_export_import.trace.export_trace import KIND, SOURCE_RUN, TRACE_FILE
-from mlflow_export_import.trace.plan import SRC_TRACE_ID_TAG, imported_traces, plan_trace, read_trace, record_failure
+from mlflow_export_import.trace.plan import (
+    SRC_TRACE_ID_TAG, imported_traces, plan_trace, read_trace, record_failure, src_trace_id)
 
 REQUEST_ID_ATTR = "mlflow.traceRequestId"
 MODEL_ID_METADATA = "mlflow.modelId"
@@ -83,7 +84,7 @@ class TraceImporter:
     def import_trace(self, experiment_id, input_dir, run_id_map, existing=None, run_id=None):
         dct = read_trace(input_dir)
         src_info = dct["info"]
-        src_id = src_info.get("trace_id") or src_info.get("request_id")
+        src_id = src_trace_id(src_info)
         if existing is None:
             existing = imported_traces(self.client, experiment_id)
         if src_id in existing:

@@ -26,6 +26,12 @@ def read_trace(input_dir):
     return dct
 
 
+def src_trace_id(info):
+    """The source id of an exported trace (its info): trace_id, request_id in exports of MLflow 2. An import
+    skips the trace when imported_traces has it."""
+    return info.get("trace_id") or info.get("request_id")
+
+
 def imported_traces(client, experiment_id):
     """{source trace id: destination trace id} of the traces earlier imports made in this experiment."""
     found, token = {}, None
@@ -53,7 +59,7 @@ def plan_traces_dir(client, input_dir, experiment_id, experiment_name, report, t
         except Exception as ex:
             record_failure(client, report, trace_id, ex)
             continue
-        src_id = info.get("trace_id") or info.get("request_id")
+        src_id = src_trace_id(info)
         if src_id in existing:
             report.skipped(KIND, src_id, "already imported")
         else:
