@@ -28,8 +28,8 @@ from mlflow_export_import.common.id_map import IdMap
 from mlflow_export_import.permissions.mapping import get_principal_map
 from mlflow_export_import.permissions.transfer import import_model_permissions
 from mlflow_export_import.model.plan import (
-    MODEL_PRESENT, SRC_MODEL_TAG, check_importable, check_same_source, imported_versions, logged_model_id_of,
-    plan_model, read_model, src_version_key, stage_unset)
+    CREATE, MODEL_PRESENT, SET_STAGE, SRC_MODEL_TAG, check_importable, imported_versions, logged_model_id_of,
+    plan_model, read_model, src_version_key, version_action)
 from mlflow_export_import.run.import_run import RunImporter
 from mlflow_export_import.run.plan import SKIP, imported_runs, read_run, run_action
 
@@ -243,10 +243,11 @@ class VersionsImporter:
             src_vr = {**src_vr, "name": src_vr.get("name") or self.model_dct["name"]}
             key = src_version_key(src_vr)
             earlier = self.existing.get(key)
-            if earlier is not None:
-                check_same_source(self.client, earlier, src_vr, self.model_name)
+            action = version_action(self.client, earlier, src_vr, self.model_name)
+            if action != CREATE:
                 done[str(src_vr["version"])] = earlier.version
-                if self._finish_earlier(earlier, src_vr):
+                if action == SET_STAGE:  # an earlier import stopped between creating the version and its stage
+                    set_stage_and_aliases(self.client, self.model_name, earlier.version, src_vr)
                     self.report.copied("model_versions")
                 else:
                     self.report.skipped("model_versions", key, f"already imported as version {earlier.version}")
@@ -272,14 +273,6 @@ class VersionsImporter:
         go on without the refused one. Elsewhere a failed version stops the later ones, which would otherwise take
         its number; earlier versions stay, and a re-run goes on in order."""
         return registry_rules.registry_kind(self.client) == registry_rules.UNITY_CATALOG
-
-    def _finish_earlier(self, earlier, src_vr):
-        """An earlier import stopped between creating the version and setting its stage: set it now.
-        True if it had to."""
-        if not stage_unset(self.client, earlier, src_vr):
-            return False
-        set_stage_and_aliases(self.client, self.model_name, earlier.version, src_vr)
-        return True
 
     def _import_version(self, src_vr):
         dst_run_id, dst_source, model_id = self._locate_files(src_vr)

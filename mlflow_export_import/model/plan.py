@@ -21,6 +21,7 @@ SRC_MODEL_TAG = f"{ExportTags.PREFIX_ROOT}.import.src_model"
 MODEL_FILE = "model.json"
 MODEL_PRESENT = "already present (its versions are counted on their own)"
 MODELS_FILE = "models.json"
+CREATE, SET_STAGE, SKIP = "create", "set_stage", "skip"  # what an import does with a source version
 
 
 def src_version_key(src_vr):
@@ -109,6 +110,16 @@ def _raw_tags(model_dct):
     return tags if isinstance(tags, dict) else {t["key"]: t["value"] for t in tags}
 
 
+def version_action(client, earlier, src_vr, model_name):
+    """What an import does with a source version, given the version an earlier import made from it
+    (imported_versions) or None: CREATE it; else, that version being made from the same source run (refused by
+    check_same_source otherwise), SET_STAGE when that import stopped before setting its stage, else SKIP it."""
+    if earlier is None:
+        return CREATE
+    check_same_source(client, earlier, src_vr, model_name)
+    return SET_STAGE if stage_unset(client, earlier, src_vr) else SKIP
+
+
 def stage_unset(client, dst_vr, src_vr):
     """Whether the destination version still lacks the source version's stage (or, in Unity Catalog, what the
     stage maps to)."""
@@ -157,13 +168,12 @@ def plan_model_versions(client, model_name, model_dct, delete_model, report):
     existing = imported_versions(client, model_name) if exists and not delete_model else {}
     for src_vr in model_dct["versions"]:
         key = src_version_key({**src_vr, "name": src_vr.get("name") or model_dct["name"]})
-        if key in existing:
-            check_same_source(client, existing[key], src_vr, model_name)
-            if stage_unset(client, existing[key], src_vr):
-                report.would("model_versions", key, f"set the stage of version {existing[key].version} of model "
-                                                    f"'{model_name}', which an earlier import left unset")
-            else:
-                report.skipped("model_versions", key, f"already imported as version {existing[key].version}")
+        action = version_action(client, existing.get(key), src_vr, model_name)
+        if action == SET_STAGE:
+            report.would("model_versions", key, f"set the stage of version {existing[key].version} of model "
+                                                f"'{model_name}', which an earlier import left unset")
+        elif action == SKIP:
+            report.skipped("model_versions", key, f"already imported as version {existing[key].version}")
         else:
             report.would("model_versions", key, f"create version {src_vr['version']} of model '{model_name}'")
     if exists and not delete_model:

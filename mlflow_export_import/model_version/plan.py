@@ -4,7 +4,7 @@ version an earlier import made found by its lineage tag, and the decision. impor
 import os
 
 from mlflow_export_import.common import MlflowExportImportException, io_utils, model_utils
-from mlflow_export_import.model.plan import imported_versions, src_version_key
+from mlflow_export_import.model.plan import find_imported_version, src_version_key
 from mlflow_export_import.run.plan import plan_run
 
 VERSION_FILE = "version.json"
@@ -26,8 +26,7 @@ def plan_model_version(client, model_name, experiment_name, input_dir, create_mo
             f"Registered model '{model_name}' does not exist in the destination: create it first or use "
             "--create-model", http_status_code=404)
     key = src_version_key(src_vr)
-    earlier = imported_versions(client, model_name).get(key) if model_utils.model_exists(client, model_name) \
-        else None
+    earlier = find_imported_version(client, model_name, key)
     if earlier is not None:
         report.skipped("model_versions", key, f"already imported as version {earlier.version} of '{model_name}'")
         return
