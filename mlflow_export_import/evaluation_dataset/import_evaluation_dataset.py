@@ -12,7 +12,8 @@ from mlflow_export_import.common.cli_utils import command, mk_client
 from mlflow_export_import.common.report import Report
 from mlflow_export_import.evaluation_dataset.export_evaluation_dataset import (
     DATASET_FILE, KIND, check_datasets_supported, datasets_named, record_failure, store)
-from mlflow_export_import.evaluation_dataset.plan import plan_datasets, read_dataset_file, records_to_upsert
+from mlflow_export_import.evaluation_dataset.plan import (
+    dataset_tags, missing_tags, plan_datasets, read_dataset_file, records_to_upsert)
 
 UPSERT_BATCH = 500
 
@@ -69,13 +70,12 @@ def destination_experiment_ids(client, src, id_map, experiment_names, report, na
 
 def import_dataset(client, name, src, experiment_ids):
     """Create or complete the dataset. Returns (dataset id, whether anything changed)."""
-    tags = {k: str(v) for k, v in (src.get("tags") or {}).items()}
     existing = datasets_named(client, name)
     if existing:
         dataset, changed = existing[0], False
-        missing_tags = {k: v for k, v in tags.items() if (dataset.tags or {}).get(k) != v}
-        if missing_tags:
-            store(client).set_dataset_tags(dataset.dataset_id, missing_tags)
+        missing = missing_tags(dataset, src)
+        if missing:
+            store(client).set_dataset_tags(dataset.dataset_id, missing)
             changed = True
         linked = set(store(client).get_dataset_experiment_ids(dataset.dataset_id))
         new_links = [x for x in experiment_ids if x not in linked]
@@ -83,7 +83,7 @@ def import_dataset(client, name, src, experiment_ids):
             store(client).add_dataset_to_experiments(dataset.dataset_id, new_links)
             changed = True
     else:
-        dataset = store(client).create_dataset(name=name, tags=tags or None, experiment_ids=experiment_ids)
+        dataset = store(client).create_dataset(name=name, tags=dataset_tags(src) or None, experiment_ids=experiment_ids)
         changed = True
     records = records_to_upsert(client, dataset.dataset_id, src.get("records") or [])
     for i in range(0, len(records), UPSERT_BATCH):

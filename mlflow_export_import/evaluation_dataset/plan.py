@@ -20,6 +20,16 @@ def read_dataset_file(path):
     return dct
 
 
+def dataset_tags(src):
+    """The exported dataset's tags, as the destination keeps them (strings)."""
+    return {k: str(v) for k, v in (src.get("tags") or {}).items()}
+
+
+def missing_tags(dataset, src):
+    """The exported dataset's tags that the destination dataset lacks or holds with another value."""
+    return {k: v for k, v in dataset_tags(src).items() if (dataset.tags or {}).get(k) != v}
+
+
 def records_to_upsert(client, dataset_id, src_records):
     """The source records the destination does not have with the same content."""
     have = {record_key(r.to_dict()) for r in store(client)._load_dataset_records(dataset_id, max_results=None)[0]}
@@ -73,7 +83,8 @@ def plan_datasets(client, dataset_dirs, delete_dataset, report, dataset_name=Non
 
 
 def _dataset_changes(client, dataset, src):
-    tags = {k: str(v) for k, v in (src.get("tags") or {}).items()}
-    if any((dataset.tags or {}).get(k) != v for k, v in tags.items()):
+    """Whether the import would change the destination dataset: tags or records it lacks (the records are not
+    read when a tag is missing already)."""
+    if missing_tags(dataset, src):
         return True
     return bool(records_to_upsert(client, dataset.dataset_id, src.get("records") or []))
