@@ -5,7 +5,6 @@ import os
 
 import click
 
-from mlflow_export_import.client import uris
 from mlflow_export_import.client.client_utils import use_client
 from mlflow_export_import.common import MlflowExportImportException, describe_error, io_utils
 from mlflow_export_import.common import id_map as id_maps
@@ -24,7 +23,7 @@ from mlflow_export_import.common.source_tags import (
     ExportTags, fmt_timestamps, mk_source_tags_mlflow_tag, set_source_tags_for_field)
 from mlflow_export_import.experiment.export_experiment import EXPERIMENT_FILE
 from mlflow_export_import.experiment.plan import (
-    ALREADY_PRESENT, check_experiment_importable, plan_experiment, run_dirs_of)
+    ALREADY_PRESENT, _is_empty_default_into_workspace, check_experiment_importable, plan_experiment, run_dirs_of)
 from mlflow_export_import.experiment.nested_runs_utils import MLFLOW_PARENT_RUN_ID, depth_levels
 from mlflow_export_import.logged_model.import_logged_model import import_logged_models_dir, link_runs_to_models
 from mlflow_export_import.permissions.mapping import get_principal_map
@@ -81,17 +80,6 @@ def import_experiment(experiment_name, input_dir, import_source_tags=False, impo
     else:
         report.skipped("experiments", experiment_name, ALREADY_PRESENT)
     return run_info_map
-
-
-def _is_empty_default_into_workspace(client, experiment_name, src_exp, input_dir, runs):
-    """Open-source servers always have an experiment 'Default' (id 0); a workspace has none and takes only path
-    names. An empty one has nothing to copy; a Default with runs must be mapped to a path (and fails if not)."""
-    if experiment_name != "Default" or str(src_exp.get("experiment_id")) != "0":
-        return False
-    if not uris.parse(client.tracking_uri).is_databricks:
-        return False
-    return not run_dirs_of(input_dir, runs) and not any(
-        os.path.isdir(os.path.join(input_dir, d)) for d in ("logged_models", "traces"))
 
 
 def _import_mlflow3_objects(client, experiment_id, input_dir, run_dirs, run_info_map, report, workers, id_map,

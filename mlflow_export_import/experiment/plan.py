@@ -4,6 +4,7 @@ their --dry-run take it from here; this module imports no importer."""
 import os
 
 from mlflow_export_import.bulk.export_experiments import EXPERIMENTS_FILE
+from mlflow_export_import.client import uris
 from mlflow_export_import.bulk.rename_utils import get_renames, rename
 from mlflow_export_import.common import MlflowExportImportException, describe_error, io_utils
 from mlflow_export_import.common.io_utils import redact_uri
@@ -95,3 +96,14 @@ def plan_exported_experiments(client, input_dir, list_file, key, plan_dir, repor
     for exp in experiments:
         dst = client.get_experiment_by_name(exp["name"])
         plan_dir(client, input_dir, dst.experiment_id if dst else None, exp["name"], report, exp.get(key))
+
+
+def _is_empty_default_into_workspace(client, experiment_name, src_exp, input_dir, runs):
+    """Open-source servers always have an experiment 'Default' (id 0); a workspace has none and takes only path
+    names. An empty one has nothing to copy; a Default with runs must be mapped to a path (and fails if not)."""
+    if experiment_name != "Default" or str(src_exp.get("experiment_id")) != "0":
+        return False
+    if not uris.parse(client.tracking_uri).is_databricks:
+        return False
+    return not run_dirs_of(input_dir, runs) and not any(
+        os.path.isdir(os.path.join(input_dir, d)) for d in ("logged_models", "traces"))

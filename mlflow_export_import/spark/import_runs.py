@@ -20,14 +20,14 @@ from mlflow_export_import.common.parallel import map_bounded
 from mlflow_export_import.common.report import Report
 from mlflow_export_import.common.source_tags import ImportTags
 from mlflow_export_import.experiment.import_experiment import (
-    ALREADY_IMPORTED, ALREADY_PRESENT, RETRY_LEFT_OUT, _create_or_update_experiment, _import_mlflow3_objects,
-    _is_empty_default_into_workspace, imported_runs, run_dirs_of)
+    ALREADY_IMPORTED, RETRY_LEFT_OUT, _create_or_update_experiment, _import_mlflow3_objects)
+from mlflow_export_import.experiment.plan import ALREADY_PRESENT, _is_empty_default_into_workspace, run_dirs_of
 from mlflow_export_import.experiment.export_experiment import EXPERIMENT_FILE
 from mlflow_export_import.experiment.nested_runs_utils import MLFLOW_PARENT_RUN_ID, depth_levels
 from mlflow_export_import.permissions.mapping import get_principal_map
 from mlflow_export_import.permissions.transfer import import_experiment_permissions
 from mlflow_export_import.run.import_run import RunImporter, check_importable
-from mlflow_export_import.run.plan import SKIP, is_deleted, read_run, run_action
+from mlflow_export_import.run.plan import SKIP, imported_runs, is_deleted, read_run, run_action
 from mlflow_export_import.spark.clients import client_uris, task_client
 from mlflow_export_import.spark.faults import faults_dir, with_faults
 from mlflow_export_import.spark.partitioned import replay, report_events, run_partitioned
