@@ -6,7 +6,7 @@ import os
 import click
 
 from mlflow_export_import.client.client_utils import use_client
-from mlflow_export_import.common import MlflowExportImportException, describe_error, io_utils
+from mlflow_export_import.common import MlflowExportImportException, describe_error
 from mlflow_export_import.common import id_map as id_maps
 from mlflow_export_import.common.click_options import (
     opt_dry_run, opt_retry_failed,
@@ -21,9 +21,9 @@ from mlflow_export_import.common.parallel import map_bounded
 from mlflow_export_import.common.report import Report
 from mlflow_export_import.common.source_tags import (
     ExportTags, fmt_timestamps, mk_source_tags_mlflow_tag, set_source_tags_for_field)
-from mlflow_export_import.experiment.export_experiment import EXPERIMENT_FILE
 from mlflow_export_import.experiment.plan import (
-    ALREADY_PRESENT, _is_empty_default_into_workspace, check_experiment_importable, plan_experiment, run_dirs_of)
+    ALREADY_PRESENT, EMPTY_DEFAULT, _is_empty_default_into_workspace, check_experiment_importable, plan_experiment,
+    read_experiment, run_dirs_of)
 from mlflow_export_import.experiment.nested_runs_utils import MLFLOW_PARENT_RUN_ID, depth_levels
 from mlflow_export_import.logged_model.import_logged_model import import_logged_models_dir, link_runs_to_models
 from mlflow_export_import.permissions.mapping import get_principal_map
@@ -46,15 +46,10 @@ def import_experiment(experiment_name, input_dir, import_source_tags=False, impo
     file of 'old,new' lines); with dst_notebook_dir, the runs' exported notebooks go into that workspace folder."""
     client = use_client(mlflow_client)
     report = report if report is not None else Report()
-    mlflow_attr = io_utils.read_file_mlflow(os.path.join(input_dir, EXPERIMENT_FILE))
-    if not isinstance(mlflow_attr.get("experiment"), dict):
-        raise MlflowExportImportException(
-            f"Corrupt export file '{os.path.join(input_dir, EXPERIMENT_FILE)}': no 'mlflow.experiment' object",
-            http_status_code=400)
+    mlflow_attr = read_experiment(input_dir)
     src_exp = mlflow_attr["experiment"]
     if _is_empty_default_into_workspace(client, experiment_name, src_exp, input_dir, mlflow_attr.get("runs")):
-        report.skipped("experiments", experiment_name, "the empty Default experiment of an open-source server: a "
-                                                       "Databricks workspace has none")
+        report.skipped("experiments", experiment_name, EMPTY_DEFAULT)
         return {}
     experiment_id, created = _create_or_update_experiment(client, experiment_name, src_exp, import_source_tags)
     if id_map is not None and src_exp.get("experiment_id") is not None:

@@ -15,6 +15,18 @@ from mlflow_export_import.run.plan import imported_runs, is_deleted, plan_one_ru
 from mlflow_export_import.trace.plan import plan_traces_dir
 
 ALREADY_PRESENT = "already present (its runs, logged models and traces are counted on their own)"
+EMPTY_DEFAULT = "the empty Default experiment of an open-source server: a Databricks workspace has none"
+
+
+def read_experiment(input_dir):
+    """The 'mlflow' part of experiment.json: the experiment ('experiment'), its run ids ('runs'), its
+    permissions."""
+    path = os.path.join(input_dir, EXPERIMENT_FILE)
+    mlflow_attr = io_utils.read_file_mlflow(path)
+    if not isinstance(mlflow_attr.get("experiment"), dict):
+        raise MlflowExportImportException(f"Corrupt export file '{path}': no 'mlflow.experiment' object",
+                                          http_status_code=400)
+    return mlflow_attr
 
 
 def check_experiment_importable(client, name, src_exp):
@@ -52,11 +64,11 @@ def read_experiments_list(input_dir):
 
 
 def plan_experiment(client, experiment_name, input_dir, report):
-    path = os.path.join(input_dir, EXPERIMENT_FILE)
-    mlflow_attr = io_utils.read_file_mlflow(path)
-    if not isinstance(mlflow_attr.get("experiment"), dict):
-        raise MlflowExportImportException(f"Corrupt export file '{path}': no 'mlflow.experiment' object",
-                                          http_status_code=400)
+    mlflow_attr = read_experiment(input_dir)
+    if _is_empty_default_into_workspace(client, experiment_name, mlflow_attr["experiment"], input_dir,
+                                        mlflow_attr.get("runs")):
+        report.skipped("experiments", experiment_name, EMPTY_DEFAULT)
+        return
     exp = check_experiment_importable(client, experiment_name, mlflow_attr["experiment"])
     exp_id = exp.experiment_id if exp else None
     existing = imported_runs(client, exp_id) if exp_id else {}
