@@ -1,5 +1,5 @@
 """Model version sources: where a version's files are in the destination once its run (or logged model)
-has been imported, and the import marker that lets a re-run skip versions already imported."""
+has been imported. The import marker that lets a re-run skip versions already imported is in model/plan.py."""
 import os
 import posixpath
 
