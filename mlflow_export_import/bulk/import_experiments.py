@@ -5,7 +5,7 @@ import click
 
 from mlflow_export_import.bulk.rename_utils import get_renames, rename
 from mlflow_export_import.client.client_utils import use_client
-from mlflow_export_import.common import MlflowExportImportException, describe_error, io_utils
+from mlflow_export_import.common import describe_error
 from mlflow_export_import.common.click_options import (
     opt_dry_run, opt_retry_failed,
     opt_dst_notebook_dir, opt_experiment_rename_file, opt_import_permissions, opt_import_source_tags, opt_input_dir,
@@ -17,8 +17,8 @@ from mlflow_export_import.common.report import Report
 from mlflow_export_import.spark import is_spark
 from mlflow_export_import.spark.options import opt_engine, opt_spark_master
 from mlflow_export_import.spark.session import get_spark, start_engine
-from mlflow_export_import.bulk.export_experiments import EXPERIMENTS_FILE
 from mlflow_export_import.experiment.import_experiment import import_experiment
+from mlflow_export_import.experiment.plan import plan_experiments, read_experiments_list
 from mlflow_export_import.permissions.mapping import get_principal_map
 
 _logger = get_logger(__name__)
@@ -68,16 +68,6 @@ def import_experiments(input_dir, import_permissions=False, import_source_tags=F
     return results
 
 
-def read_experiments_list(input_dir):
-    path = os.path.join(input_dir, EXPERIMENTS_FILE)
-    experiments = io_utils.read_file_mlflow(path).get("experiments")
-    if not isinstance(experiments, list) or not all(isinstance(e, dict) and "id" in e and "name" in e
-                                                    for e in experiments):
-        raise MlflowExportImportException(
-            f"Corrupt export file '{path}': 'mlflow.experiments' must list {{id, name}} objects", http_status_code=400)
-    return experiments
-
-
 @click.command("import-experiments")
 @opt_input_dir
 @opt_import_permissions
@@ -99,8 +89,7 @@ def main(input_dir, import_permissions, principal_map, import_source_tags, use_s
     with command("import-experiments", locals(), report_file,
                  dry_run=dry_run, retry_failed=retry_failed) as report:
         if dry_run:
-            from mlflow_export_import import dry_run as plans  # it imports every import module
-            plans.plan_experiments(mk_client(read_only=True), input_dir, experiment_rename_file, report)
+            plan_experiments(mk_client(read_only=True), input_dir, experiment_rename_file, report)
             return
         start_engine(engine, spark_master)
         import_experiments(input_dir, import_permissions, import_source_tags, use_src_user_id,

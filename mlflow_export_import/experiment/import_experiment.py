@@ -4,12 +4,9 @@ import already finished are skipped; one it left half-done is finished."""
 import os
 
 import click
-from mlflow.entities import ViewType
 
-from mlflow_export_import.client import uris
 from mlflow_export_import.client.client_utils import use_client
-from mlflow_export_import.common import MlflowExportImportException, describe_error, io_utils
-from mlflow_export_import.common.io_utils import redact_uri
+from mlflow_export_import.common import MlflowExportImportException, describe_error
 from mlflow_export_import.common import id_map as id_maps
 from mlflow_export_import.common.click_options import (
     opt_dry_run, opt_retry_failed,
@@ -17,25 +14,25 @@ from mlflow_export_import.common.click_options import (
     opt_principal_map, opt_report, opt_use_src_user_id, opt_workers)
 from mlflow_export_import.common.cli_utils import command, mk_client
 from mlflow_export_import.common.id_map import IdMap
-from mlflow_export_import.common.iterators import SearchRunsIterator
 from mlflow_export_import.common.logging_utils import get_logger
 from mlflow_export_import.common import mlflow_utils
 from mlflow_export_import.common.mlflow_utils import set_experiment
 from mlflow_export_import.common.parallel import map_bounded
 from mlflow_export_import.common.report import Report
 from mlflow_export_import.common.source_tags import (
-    ExportTags, ImportTags, fmt_timestamps, mk_source_tags_mlflow_tag, set_source_tags_for_field)
-from mlflow_export_import.experiment.export_experiment import EXPERIMENT_FILE
+    ExportTags, fmt_timestamps, mk_source_tags_mlflow_tag, set_source_tags_for_field)
+from mlflow_export_import.experiment.plan import (
+    ALREADY_PRESENT, EMPTY_DEFAULT, _is_empty_default_into_workspace, check_experiment_importable, plan_experiment,
+    read_experiment, run_dirs_of)
 from mlflow_export_import.experiment.nested_runs_utils import MLFLOW_PARENT_RUN_ID, depth_levels
 from mlflow_export_import.logged_model.import_logged_model import import_logged_models_dir, link_runs_to_models
 from mlflow_export_import.permissions.mapping import get_principal_map
 from mlflow_export_import.permissions.transfer import import_experiment_permissions
-from mlflow_export_import.run.export_run import RUN_FILE
-from mlflow_export_import.run.import_run import RunImporter, is_deleted, is_finished, read_run
+from mlflow_export_import.run.import_run import RunImporter
+from mlflow_export_import.run.plan import SKIP, imported_runs, is_deleted, read_run, run_action
 from mlflow_export_import.trace.import_trace import import_traces_dir
 
 ALREADY_IMPORTED, COPIED, RETRY_LEFT_OUT = "already imported", "copied", "not in the --retry-failed list"
-ALREADY_PRESENT = "already present (its runs, logged models and traces are counted on their own)"
 
 _logger = get_logger(__name__)
 
@@ -49,15 +46,10 @@ def import_experiment(experiment_name, input_dir, import_source_tags=False, impo
     file of 'old,new' lines); with dst_notebook_dir, the runs' exported notebooks go into that workspace folder."""
     client = use_client(mlflow_client)
     report = report if report is not None else Report()
-    mlflow_attr = io_utils.read_file_mlflow(os.path.join(input_dir, EXPERIMENT_FILE))
-    if not isinstance(mlflow_attr.get("experiment"), dict):
-        raise MlflowExportImportException(
-            f"Corrupt export file '{os.path.join(input_dir, EXPERIMENT_FILE)}': no 'mlflow.experiment' object",
-            http_status_code=400)
+    mlflow_attr = read_experiment(input_dir)
     src_exp = mlflow_attr["experiment"]
     if _is_empty_default_into_workspace(client, experiment_name, src_exp, input_dir, mlflow_attr.get("runs")):
-        report.skipped("experiments", experiment_name, "the empty Default experiment of an open-source server: a "
-                                                       "Databricks workspace has none")
+        report.skipped("experiments", experiment_name, EMPTY_DEFAULT)
         return {}
     experiment_id, created = _create_or_update_experiment(client, experiment_name, src_exp, import_source_tags)
     if id_map is not None and src_exp.get("experiment_id") is not None:
@@ -83,17 +75,6 @@ def import_experiment(experiment_name, input_dir, import_source_tags=False, impo
     else:
         report.skipped("experiments", experiment_name, ALREADY_PRESENT)
     return run_info_map
-
-
-def _is_empty_default_into_workspace(client, experiment_name, src_exp, input_dir, runs):
-    """Open-source servers always have an experiment 'Default' (id 0); a workspace has none and takes only path
-    names. An empty one has nothing to copy; a Default with runs must be mapped to a path (and fails if not)."""
-    if experiment_name != "Default" or str(src_exp.get("experiment_id")) != "0":
-        return False
-    if not uris.parse(client.tracking_uri).is_databricks:
-        return False
-    return not run_dirs_of(input_dir, runs) and not any(
-        os.path.isdir(os.path.join(input_dir, d)) for d in ("logged_models", "traces"))
 
 
 def _import_mlflow3_objects(client, experiment_id, input_dir, run_dirs, run_info_map, report, workers, id_map,
@@ -145,42 +126,6 @@ def _create_or_update_experiment(client, name, src_exp, import_source_tags):
     return exp.experiment_id, False
 
 
-def check_experiment_importable(client, name, src_exp):
-    """The destination experiment of that name (None if there is none), unless it cannot take the import: a
-    deleted experiment is only resumed by the import of a deleted one."""
-    exp = client.get_experiment_by_name(name)
-    if exp is not None and exp.lifecycle_stage == "deleted" and src_exp.get("lifecycle_stage") != "deleted":
-        raise MlflowExportImportException(
-            f"Experiment '{name}' exists in {redact_uri(client.tracking_uri)} but is deleted: restore it or delete "
-            "it permanently first", http_status_code=400)
-    return exp
-
-
-def run_dirs_of(input_dir, run_ids):
-    """{source run id: run dir}: runs/<id>/ (current layout) or <id>/ (exports before 2025-10)."""
-    if run_ids is None:
-        runs_root = os.path.join(input_dir, "runs")
-        root = runs_root if os.path.isdir(runs_root) else input_dir
-        run_ids = [d for d in sorted(os.listdir(root)) if os.path.exists(os.path.join(root, d, RUN_FILE))]
-    dirs = {}
-    for run_id in run_ids:
-        new_layout = os.path.join(input_dir, "runs", run_id)
-        dirs[run_id] = new_layout if os.path.isdir(new_layout) else os.path.join(input_dir, run_id)
-    return dirs
-
-
-def imported_runs(client, experiment_id):
-    """{source run id: destination Run} of the runs earlier imports made in this experiment."""
-    runs = SearchRunsIterator(client, experiment_id, filter=f"tags.`{ImportTags.SRC_RUN_ID}` LIKE '%'",
-                              view_type=ViewType.ALL)
-    found = {}
-    for run in runs:
-        src_id = run.data.tags[ImportTags.SRC_RUN_ID]
-        if src_id not in found or run.data.tags.get(ImportTags.STATE) == ImportTags.STATE_DONE:
-            found[src_id] = run
-    return found
-
-
 def destination_experiments(client, experiments, id_map, report):
     """For each exported experiment entry ({id, name, ...}): (entry, destination experiment id created if
     missing, {source run id: destination run id} of the runs imported there before). Entries that fail are
@@ -220,7 +165,7 @@ def _import_runs(client, importer, experiment_id, experiment_name, run_dirs, rep
 
     def import_one(src_id):
         earlier = existing.get(src_id)
-        if is_finished(earlier, src_id in deleted):
+        if run_action(earlier, src_id in deleted) == SKIP:
             return earlier.info, (RETRY_LEFT_OUT if wanted and not wanted("runs", src_id) else ALREADY_IMPORTED)
         if wanted and not wanted("runs", src_id):
             return None, RETRY_LEFT_OUT
@@ -272,8 +217,7 @@ def main(experiment_name, input_dir, import_permissions, principal_map, import_s
     with command("import-experiment", locals(), report_file,
                  dry_run=dry_run, retry_failed=retry_failed) as report:
         if dry_run:
-            from mlflow_export_import import dry_run as plans  # it imports every import module
-            plans.plan_experiment(mk_client(read_only=True), experiment_name, input_dir, report)
+            plan_experiment(mk_client(read_only=True), experiment_name, input_dir, report)
             return
         import_experiment(experiment_name, input_dir, import_source_tags, import_permissions, use_src_user_id,
                           dst_notebook_dir, mlflow_client=mk_client(), report=report, workers=workers,

@@ -15,10 +15,9 @@ import click
 from mlflow.entities import LoggedModelInput, LoggedModelOutput, LoggedModelStatus, Metric
 
 from mlflow_export_import.client.client_utils import use_client
-from mlflow_export_import.common import MlflowExportImportException, describe_error, io_utils
+from mlflow_export_import.common import MlflowExportImportException, describe_error
 from mlflow_export_import.common import id_map as id_maps
-from mlflow_export_import.common import capabilities
-from mlflow_export_import.common.capabilities import unsupported_reason
+from mlflow_export_import.common.artifact_upload import find_mlmodel_files, log_artifacts_to
 from mlflow_export_import.common.click_options import (
     opt_dry_run,
     bool_option, opt_experiment_name, opt_input_dir, opt_report)
@@ -27,11 +26,12 @@ from mlflow_export_import.common.logging_utils import get_logger
 from mlflow_export_import.common.mlflow_utils import set_experiment
 from mlflow_export_import.common.parallel import map_bounded
 from mlflow_export_import.common.report import Report
-from mlflow_export_import.common.source_tags import ExportTags
 from mlflow_export_import.logged_model.export_logged_model import KIND, LOGGED_MODEL_FILE
-from mlflow_export_import.run.import_run import find_mlmodel_files, log_artifacts_to, read_run
+from mlflow_export_import.logged_model.plan import (
+    REPLACE, SKIP, SRC_MODEL_ID_TAG, imported_logged_models, model_action, plan_logged_model, read_logged_model,
+    record_failure)
+from mlflow_export_import.run.plan import read_run
 
-SRC_MODEL_ID_TAG = f"{ExportTags.PREFIX_ROOT}.import.src_model_id"
 SERVER_SET_TAGS = ("mlflow.modelVersions",)  # set by the registry when versions point at the model
 
 _logger = get_logger(__name__)
@@ -65,32 +65,6 @@ def import_logged_model(input_dir, experiment_name, run_id=None, mlmodel_fix=Tru
         return None
 
 
-def record_failure(client, report, input_dir, ex):
-    capabilities.record_failure(report, KIND, input_dir, ex, unsupported_reason(client),
-                                f"Logged model in '{input_dir}' failed to import")
-
-
-def read_logged_model(input_dir):
-    path = os.path.join(input_dir, LOGGED_MODEL_FILE)
-    dct = io_utils.read_file_mlflow(path)
-    if not dct.get("model_id") or not dct.get("name"):
-        raise MlflowExportImportException(f"Corrupt export file '{path}': no model_id or name", http_status_code=400)
-    return dct
-
-
-def imported_logged_models(client, experiment_id):
-    """{source model id: destination LoggedModel} of the models earlier imports made in this experiment."""
-    found, token = {}, None
-    while True:
-        page = client.search_logged_models(experiment_ids=[experiment_id], page_token=token, max_results=100,
-                                           filter_string=f"tags.`{SRC_MODEL_ID_TAG}` LIKE '%'")
-        for lm in page:
-            found[lm.tags[SRC_MODEL_ID_TAG]] = lm
-        token = page.token
-        if not token:
-            return found
-
-
 class LoggedModelImporter:
     def __init__(self, client, mlmodel_fix=True, report=None, id_map=None):
         self.client = client
@@ -106,11 +80,12 @@ class LoggedModelImporter:
         if existing is None:
             existing = imported_logged_models(self.client, experiment_id)
         earlier = existing.get(src_id)
-        if earlier is not None and is_complete(earlier, dct):
+        action = model_action(earlier, dct)
+        if action == SKIP:
             self._remember(src_id, earlier.model_id)
             self.report.skipped(KIND, src_id, "already imported")
             return earlier
-        if earlier is not None:  # left half-done by an interrupted import
+        if action == REPLACE:  # left half-done by an interrupted import
             self.client.delete_logged_model(earlier.model_id)
         dst_run_id = run_id_map.get(dct.get("source_run_id"))
         logged_model = self.client.create_logged_model(
@@ -195,10 +170,6 @@ def _as_run_has_them(client, run_id, points):
     return [Metric(p.key, float("nan"), p.timestamp, p.step, model_id=p.model_id, dataset_name=p.dataset_name,
                    dataset_digest=p.dataset_digest, run_id=p.run_id)
             if p.value == 0.0 and (p.key, p.step, p.timestamp) in nan_at else p for p in points]
-
-
-def is_complete(logged_model, dct):
-    return getattr(logged_model.status, "value", str(logged_model.status)) == (dct.get("status") or "READY")
 
 
 def _fix_mlmodel(path, src_id, model_id, dst_run_id):
@@ -300,8 +271,7 @@ def main(input_dir, experiment_name, mlmodel_fix, dry_run, report_file):
     """Import an MLflow 3 logged model exported by export-logged-model."""
     with command("import-logged-model", locals(), report_file, dry_run=dry_run) as report:
         if dry_run:
-            from mlflow_export_import import dry_run as plans  # it imports every import module
-            plans.plan_logged_model(mk_client(read_only=True), input_dir, experiment_name, report)
+            plan_logged_model(mk_client(read_only=True), input_dir, experiment_name, report)
             return
         client = mk_client()
         logged_model = import_logged_model(input_dir, experiment_name, mlmodel_fix=mlmodel_fix, mlflow_client=client,

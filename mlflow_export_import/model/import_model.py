@@ -8,10 +8,8 @@ it (versions already imported are skipped); otherwise it is refused unless delet
 import os
 
 import click
-from mlflow.exceptions import MlflowException
-
 from mlflow_export_import.client.client_utils import use_client
-from mlflow_export_import.common import MlflowExportImportException, describe_error, io_utils
+from mlflow_export_import.common import MlflowExportImportException, describe_error
 from mlflow_export_import.common import model_utils, registry_rules
 from mlflow_export_import.common.click_options import (
     opt_dry_run,
@@ -21,25 +19,23 @@ from mlflow_export_import.common.cli_utils import command, mk_client
 from mlflow_export_import.common.logging_utils import get_logger
 from mlflow_export_import.common.mlflow_utils import set_experiment
 from mlflow_export_import.common.report import Report
-from mlflow_export_import.common.source_tags import ExportTags, ImportTags
+from mlflow_export_import.common.source_tags import ExportTags
 from mlflow_export_import.model import model_utils as version_sources
-from mlflow_export_import.model.model_utils import (
-    check_version_source, import_version_logged_models, imported_versions, logged_model_id_of, resolve_source,
-    src_version_key)
+from mlflow_export_import.model.model_utils import check_version_source, import_version_logged_models, resolve_source
 from mlflow_export_import.model_version.import_model_version import (
     _import_model_version, set_stage_and_aliases, with_src_version_tag)
 from mlflow_export_import.common.id_map import IdMap
-from mlflow_export_import.experiment.import_experiment import imported_runs
 from mlflow_export_import.permissions.mapping import get_principal_map
 from mlflow_export_import.permissions.transfer import import_model_permissions
-from mlflow_export_import.run.import_run import RunImporter, read_run
+from mlflow_export_import.model.plan import (
+    CREATE, MODEL_PRESENT, SET_STAGE, SRC_MODEL_TAG, check_importable, imported_versions, logged_model_id_of,
+    plan_model, read_model, src_version_key, version_action)
+from mlflow_export_import.run.import_run import RunImporter
+from mlflow_export_import.run.plan import SKIP, imported_runs, read_run, run_action
 
-SRC_MODEL_TAG = f"{ExportTags.PREFIX_ROOT}.import.src_model"
-MODEL_FILE = "model.json"
 VERSION_MODELS_DIR = "version_models"
 REGISTRY_COPY_TAG = f"{ExportTags.PREFIX_ROOT}.import.registry_copy_of"
 PLACEHOLDER_TAG = f"{ExportTags.PREFIX_ROOT}.import.placeholder"
-MODEL_PRESENT = "already present (its versions are counted on their own)"
 
 _logger = get_logger(__name__)
 
@@ -59,21 +55,6 @@ def import_model(model_name, experiment_name, input_dir, delete_model=False, imp
     importer = ModelImporter(client, import_permissions=import_permissions, import_source_tags=import_source_tags,
                              principal_map=principal_map)
     return importer.import_model(model_name, input_dir, experiment_name, delete_model, verbose, report, id_map)
-
-
-def read_model(input_dir):
-    """The exported registered model dict, its versions in numeric order (old exports: latest_versions)."""
-    path = os.path.join(input_dir, MODEL_FILE)
-    dct = io_utils.read_file_mlflow(path).get("registered_model")
-    if not isinstance(dct, dict) or not dct.get("name"):
-        raise MlflowExportImportException(f"Corrupt export file '{path}': no 'mlflow.registered_model' with a name",
-                                          http_status_code=400)
-    versions = dct.get("versions", dct.get("latest_versions")) or []
-    if not all(isinstance(v, dict) and str(v.get("version", "")).isdigit() and "source" in v for v in versions):
-        raise MlflowExportImportException(f"Corrupt export file '{path}': every version needs a number and a source",
-                                          http_status_code=400)
-    dct["versions"] = sorted(versions, key=lambda v: int(v["version"]))
-    return dct
 
 
 class BaseModelImporter:
@@ -158,7 +139,7 @@ class ModelImporter(BaseModelImporter):
             if not src_run_id or not os.path.exists(os.path.join(run_dir, "run.json")):
                 continue
             earlier = existing.get(src_run_id)
-            if earlier is not None and earlier.data.tags.get(ImportTags.STATE) == ImportTags.STATE_DONE:
+            if run_action(earlier) == SKIP:
                 runs[src_run_id] = earlier.info
                 report.skipped("runs", src_run_id, "already imported")
                 continue
@@ -195,40 +176,6 @@ class BulkModelImporter(BaseModelImporter):
         if dst_run_id is None and src_vr.get("run_id") in self.run_info_map:
             dst_run_id = self.run_info_map[src_vr["run_id"]].run_id
         return super().import_version(model_name, src_vr, dst_run_id, id_map)
-
-
-def check_importable(client, model_name, model_dct, delete_model):
-    """A destination model that exists must be ours to resume or be replaced (delete_model)."""
-    if str(_raw_tags(model_dct).get(model_utils.PROMPT_TAG, "")).lower() == "true":
-        raise MlflowExportImportException(f"Registered model '{model_dct['name']}' is a prompt: import it with the "
-                                          "prompt commands", http_status_code=400)
-    if delete_model or not model_utils.model_exists(client, model_name):
-        return
-    if client.get_registered_model(model_name).tags.get(SRC_MODEL_TAG) != model_dct["name"]:
-        raise MlflowExportImportException(
-            f"Registered model '{model_name}' already exists in {client.tracking_uri} and was not made by an import "
-            f"of '{model_dct['name']}': use --delete-model to replace it", http_status_code=409)
-
-
-def check_same_source(client, dst_vr, src_vr, model_name):
-    """A version found by its lineage key ('<model>/<version>') must have been made from the same source run: two
-    source servers can each have a version 1 of a model of the same name."""
-    if not dst_vr.run_id or not src_vr.get("run_id"):
-        return
-    try:
-        made_from = client.get_run(dst_vr.run_id).data.tags.get(ImportTags.SRC_RUN_ID)
-    except MlflowException:
-        return
-    if made_from and made_from != src_vr["run_id"]:
-        raise MlflowExportImportException(
-            f"Version {dst_vr.version} of registered model '{model_name}' was imported from another source (run "
-            f"'{made_from}', not '{src_vr['run_id']}'): import this export into another model name "
-            "(--model-rename-file, --model) or replace the model (--delete-model)", http_status_code=409)
-
-
-def _raw_tags(model_dct):
-    tags = model_dct.get("tags") or []
-    return tags if isinstance(tags, dict) else {t["key"]: t["value"] for t in tags}
 
 
 def prepare_model(client, model_name, model_dct, delete_model):
@@ -296,10 +243,11 @@ class VersionsImporter:
             src_vr = {**src_vr, "name": src_vr.get("name") or self.model_dct["name"]}
             key = src_version_key(src_vr)
             earlier = self.existing.get(key)
-            if earlier is not None:
-                check_same_source(self.client, earlier, src_vr, self.model_name)
+            action = version_action(self.client, earlier, src_vr, self.model_name)
+            if action != CREATE:
                 done[str(src_vr["version"])] = earlier.version
-                if self._finish_earlier(earlier, src_vr):
+                if action == SET_STAGE:  # an earlier import stopped between creating the version and its stage
+                    set_stage_and_aliases(self.client, self.model_name, earlier.version, src_vr)
                     self.report.copied("model_versions")
                 else:
                     self.report.skipped("model_versions", key, f"already imported as version {earlier.version}")
@@ -325,14 +273,6 @@ class VersionsImporter:
         go on without the refused one. Elsewhere a failed version stops the later ones, which would otherwise take
         its number; earlier versions stay, and a re-run goes on in order."""
         return registry_rules.registry_kind(self.client) == registry_rules.UNITY_CATALOG
-
-    def _finish_earlier(self, earlier, src_vr):
-        """An earlier import stopped between creating the version and setting its stage: set it now.
-        True if it had to."""
-        if not stage_unset(self.client, earlier, src_vr):
-            return False
-        set_stage_and_aliases(self.client, self.model_name, earlier.version, src_vr)
-        return True
 
     def _import_version(self, src_vr):
         dst_run_id, dst_source, model_id = self._locate_files(src_vr)
@@ -383,12 +323,6 @@ class VersionsImporter:
             self.last = int(vr.version)
 
 
-def stage_unset(client, dst_vr, src_vr):
-    """Whether the destination version still lacks the source version's stage (or, in Unity Catalog, what the
-    stage maps to)."""
-    return registry_rules.stage_unset(client, dst_vr, src_vr)
-
-
 def _model_root(files_dir):
     """The downloaded model directory: files_dir, or its only sub-directory (a download keeps the basename)."""
     entries = os.listdir(files_dir)
@@ -414,8 +348,7 @@ def main(input_dir, model, experiment_name, delete_model, import_permissions, pr
     """Import a registered model exported by export-model; the versions' runs go into --experiment-name."""
     with command("import-model", locals(), report_file, dry_run=dry_run) as report:
         if dry_run:
-            from mlflow_export_import import dry_run as plans  # it imports every import module
-            plans.plan_model(mk_client(read_only=True), model, experiment_name, input_dir, delete_model, report)
+            plan_model(mk_client(read_only=True), model, experiment_name, input_dir, delete_model, report)
             return
         import_model(model, experiment_name, input_dir, delete_model, import_permissions, import_source_tags, verbose,
                      await_creation_for, mlflow_client=mk_client(), report=report, principal_map=principal_map)

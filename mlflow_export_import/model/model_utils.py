@@ -1,55 +1,18 @@
 """Model version sources: where a version's files are in the destination once its run (or logged model)
-has been imported, and the import marker that lets a re-run skip versions already imported."""
+has been imported. The import marker that lets a re-run skip versions already imported is in model/plan.py."""
 import os
 import posixpath
-import re
-
-from mlflow.exceptions import MlflowException
 
 from mlflow_export_import.common import MlflowExportImportException
 from mlflow_export_import.common import id_map as id_maps
-from mlflow_export_import.common.model_utils import quote, search_model_versions
 from mlflow_export_import.common.source_tags import ExportTags
 from mlflow_export_import.logged_model.export_logged_model import LOGGED_MODEL_FILE
 from mlflow_export_import.logged_model.import_logged_model import (
     LoggedModelImporter, imported_logged_models, link_runs_to_models, record_failure)
+# _extract_model_id: reference API of this module; SRC_VERSION_TAG: importable from here as before
+from mlflow_export_import.model.plan import SRC_VERSION_TAG, _extract_model_id, logged_model_id_of  # noqa: F401
 
-SRC_VERSION_TAG = f"{ExportTags.PREFIX_ROOT}.import.src_version"
 SRC_MODEL_ID_TAG = f"{ExportTags.PREFIX_ROOT}.import.src_model_id"
-
-_MODEL_ID = re.compile(r"m-[0-9a-f]{32}")
-
-
-def src_version_key(src_vr):
-    return f"{src_vr.get('name')}/{src_vr['version']}"
-
-
-def imported_versions(client, model_name):
-    """{source version key: destination ModelVersion} of the versions earlier imports made in the model."""
-    found = {}
-    for vr in search_model_versions(client, f"name='{quote(model_name)}'"):
-        key = (vr.tags or {}).get(SRC_VERSION_TAG)
-        if key:
-            found[key] = vr
-    return found
-
-
-def find_imported_version(client, model_name, key):
-    try:
-        return imported_versions(client, model_name).get(key)
-    except MlflowException:
-        return None
-
-
-def _extract_model_id(source):
-    """`models:/<id>` -> `<id>`; otherwise the logged model id found in the path (`.../models/<id>/...`)."""
-    if not source:
-        return None
-    if source.startswith("models:/"):
-        head = source[len("models:/"):].strip("/").split("/")[0]
-        return head if _MODEL_ID.fullmatch(head) else None
-    match = _MODEL_ID.search(source)
-    return match.group(0) if match and f"/models/{match.group(0)}" in source else None
 
 
 def _get_logged_model_artifact_path(model_id, mlflow_client=None):
@@ -58,11 +21,6 @@ def _get_logged_model_artifact_path(model_id, mlflow_client=None):
     from mlflow_export_import.client.client_utils import use_client
     client = use_client(mlflow_client)
     return client.get_logged_model(model_id).artifact_location
-
-
-def logged_model_id_of(src_vr):
-    """The source logged model the version's files live in, if any (MLflow 3)."""
-    return _extract_model_id(src_vr.get("source"))
 
 
 def _extract_model_path(source, run_id, run_artifact_uri=None):

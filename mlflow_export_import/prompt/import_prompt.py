@@ -10,14 +10,14 @@ from mlflow.prompt.constants import PROMPT_EXPERIMENT_IDS_TAG_KEY
 
 from mlflow_export_import.client.client_utils import use_client
 from mlflow_export_import.client.scope import scoped_object
-from mlflow_export_import.common import MlflowExportImportException, io_utils
+from mlflow_export_import.common import MlflowExportImportException
 from mlflow_export_import.common.click_options import opt_dry_run, bool_option, opt_input_dir, opt_report
 from mlflow_export_import.common.cli_utils import command, mk_client
-from mlflow_export_import.common.iterators import BaseIterator
 from mlflow_export_import.common.logging_utils import get_logger
 from mlflow_export_import.common.report import Report
 from mlflow_export_import.prompt.export_prompt import (
     KIND, PROMPT_FILE, VERSION_KIND, check_prompts_supported, record_failure)
+from mlflow_export_import.prompt.plan import find_same_version, list_dst_versions, plan_prompts, read_prompt_file
 
 FILLER_TEMPLATE = "(placeholder written by mlflow-export-import to keep version numbers; deleted)"
 MAX_FILLERS = 1000
@@ -42,18 +42,6 @@ def import_prompt(input_dir, prompt_name=None, delete_prompt=False, mlflow_clien
     if dst_version is None:
         return None
     return name, (dst_version if created else None)
-
-
-def read_prompt_file(path):
-    dct = io_utils.read_file_mlflow(path).get("prompt")
-    if not isinstance(dct, dict) or not dct.get("name") or dct.get("version") is None or "template" not in dct:
-        raise MlflowExportImportException(f"Corrupt export file '{path}': no prompt name, version and template",
-                                          http_status_code=400)
-    try:
-        return {**dct, "version": int(dct["version"])}
-    except (TypeError, ValueError):
-        raise MlflowExportImportException(f"Corrupt export file '{path}': version '{dct['version']}' is not a number",
-                                          http_status_code=400)
 
 
 def import_prompt_versions(client, name, src_versions, delete_prompt=False, report=None):
@@ -121,32 +109,6 @@ def create_prompt_if_missing(client, name, src_versions):
             raise
         return False
     return True
-
-
-def list_dst_versions(client, name):
-    return sorted(BaseIterator(client.search_prompt_versions, 1000, name=name), key=lambda pv: int(pv.version))
-
-
-def content_key(dct):
-    """What never changes in a prompt version: its template, commit message, response format and model config."""
-    return (json.dumps(dct.get("template"), sort_keys=True), dct.get("commit_message") or "",
-            json.dumps(dct.get("response_format"), sort_keys=True),
-            json.dumps(dct.get("model_config"), sort_keys=True))
-
-
-def pv_content(pv):
-    return {"template": pv.template, "commit_message": pv.commit_message, "response_format": pv.response_format,
-            "model_config": pv.model_config}
-
-
-def find_same_version(src, dst_versions, taken):
-    """The destination version with the source's content (the same number first), not yet matched."""
-    key, taken = content_key(src), set(taken)
-    same = [int(pv.version) for pv in dst_versions
-            if int(pv.version) not in taken and content_key(pv_content(pv)) == key]
-    if not same:
-        return None
-    return src["version"] if src["version"] in same else same[0]
 
 
 def sync_version_tags(client, name, version, src, dst_versions):
@@ -218,8 +180,7 @@ def main(input_dir, prompt_name, delete_prompt, dry_run, report_file):
     """Import one prompt version exported by export-prompt."""
     with command("import-prompt", locals(), report_file, dry_run=dry_run) as report:
         if dry_run:
-            from mlflow_export_import import dry_run as plans  # it imports every import module
-            plans.plan_prompts(mk_client(read_only=True), [input_dir], delete_prompt, report, prompt_name)
+            plan_prompts(mk_client(read_only=True), [input_dir], delete_prompt, report, prompt_name)
             return
         import_prompt(input_dir, prompt_name, delete_prompt, mlflow_client=mk_client(), report=report)
 
