@@ -95,15 +95,17 @@ def import_dataset(client, name, src, experiment_ids):
     else:
         dataset = store(client).create_dataset(name=name, tags=tags or None, experiment_ids=experiment_ids)
         changed = True
-    records = records_to_upsert(client, dataset.dataset_id, src.get("records") or [])
+    records = records_to_upsert(client, dataset.dataset_id, src.get("records") or [], new_dataset=not existing)
     for i in range(0, len(records), UPSERT_BATCH):
         store(client).upsert_dataset_records(dataset.dataset_id, records[i:i + UPSERT_BATCH])
     return dataset.dataset_id, changed or bool(records)
 
 
-def records_to_upsert(client, dataset_id, src_records):
-    """The source records the destination does not have with the same content."""
-    have = {record_key(r.to_dict()) for r in store(client)._load_dataset_records(dataset_id, max_results=None)[0]}
+def records_to_upsert(client, dataset_id, src_records, new_dataset=False):
+    """The source records the destination does not have with the same content (new_dataset: one just created,
+    which has none)."""
+    have = set() if new_dataset else \
+        {record_key(r.to_dict()) for r in store(client)._load_dataset_records(dataset_id, max_results=None)[0]}
     todo, seen = [], set()
     for src in src_records:
         record = to_upsert_record(src)
