@@ -201,15 +201,17 @@ class BulkModelImporter(BaseModelImporter):
 
 
 def check_importable(client, model_name, model_dct, delete_model):
-    """A destination model that exists must be ours to resume or be replaced (delete_model)."""
+    """A destination model that exists must be ours to resume or be replaced (delete_model). Returns the model
+    to resume (None: there is none, or it is to be replaced)."""
     check_not_a_prompt(model_dct)
     if delete_model:
-        return
+        return None
     model = model_utils.find_registered_model(client, model_name)
     if model is not None and model.tags.get(SRC_MODEL_TAG) != model_dct["name"]:
         raise MlflowExportImportException(
             f"Registered model '{model_name}' already exists in {client.tracking_uri} and was not made by an import "
             f"of '{model_dct['name']}': use --delete-model to replace it", http_status_code=409)
+    return model
 
 
 def check_not_a_prompt(model_dct):
@@ -247,8 +249,8 @@ def prepare_model(client, model_name, model_dct, delete_model, known_missing=Fal
         model_utils.delete_model(client, model_name)
     elif known_missing:
         check_not_a_prompt(model_dct)
-    else:
-        check_importable(client, model_name, model_dct, delete_model)
+    elif check_importable(client, model_name, model_dct, delete_model) is not None:
+        return False  # an earlier import's: a re-run sends no create to be refused
     tags = {**model_utils.model_tags(model_dct), SRC_MODEL_TAG: model_dct["name"]}
     created = model_utils.create_model(client, model_name, {"tags": tags, "description": model_dct.get("description")})
     if not created and known_missing and not delete_model:
