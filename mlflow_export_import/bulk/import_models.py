@@ -18,6 +18,7 @@ from mlflow_export_import.common.click_options import (
     opt_input_dir, opt_principal_map, opt_report, opt_use_src_user_id, opt_use_threads, opt_workers)
 from mlflow_export_import.common.cli_utils import command, mk_client
 from mlflow_export_import.common.id_map import IdMap
+from mlflow_export_import.common.iterators import MAX_RESULTS, list_if_cheaper
 from mlflow_export_import.common.logging_utils import get_logger
 from mlflow_export_import.common.parallel import map_bounded
 from mlflow_export_import.common.report import Report
@@ -90,6 +91,7 @@ def _import_models(client, input_dir, model_names, delete_model, importer, model
 
     model_names = [n for n in model_names if report.wants_parent("models", "model_versions", "/", n)]
     report.expect("models", len(model_names))
+    missing = destination_models_missing(client, [rename(n, renames, "model") for n in model_names])
 
     def import_one(src_name):
         dst_name = rename(src_name, renames, "model")
@@ -97,7 +99,7 @@ def _import_models(client, input_dir, model_names, delete_model, importer, model
         model_dir = os.path.join(input_dir, "models", src_name)
         model_dct = read_model(model_dir)
         versions = importer.import_versions(dst_name, model_dir, model_dct, run_for, delete_model, report, id_map,
-                                            orphan_experiment=None)
+                                            orphan_experiment=None, known_missing=dst_name in missing)
         if verbose:
             _logger.info(f"Model '{src_name}' -> '{dst_name}': versions {versions}")
         return dst_name
@@ -111,6 +113,13 @@ def _import_models(client, input_dir, model_names, delete_model, importer, model
             report.failed("models", src_name, describe_error(ex))
         _logger.error(f"Model '{src_name}' failed to import: {describe_error(ex)}")
     return {"models": len(model_names), "ok_models": ok, "duration": round(time.time() - start, 1)}
+
+
+def destination_models_missing(client, names):
+    """The names that no destination model has, from one listing when that takes fewer requests than looking the
+    names up one by one; else none (each is then looked up)."""
+    found = list_if_cheaper(client.search_registered_models, len(names), max_results=MAX_RESULTS)
+    return set() if found is None else set(names) - {m.name for m in found}
 
 
 def validate_model_name(model_name):

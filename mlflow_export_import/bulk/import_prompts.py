@@ -15,7 +15,7 @@ from mlflow_export_import.common.parallel import map_bounded
 from mlflow_export_import.common.report import Report
 from mlflow_export_import.prompt.export_prompt import (
     KIND, PROMPT_FILE, VERSION_KIND, PromptsUnsupported, check_prompts_supported, record_failure, unsupported_reason)
-from mlflow_export_import.prompt.import_prompt import import_prompt_versions, read_prompt_file
+from mlflow_export_import.prompt.import_prompt import experiment_links, import_prompt_versions, read_prompt_file
 from mlflow_export_import.prompt.plan import plan_prompts
 
 
@@ -35,8 +35,13 @@ def import_prompts(input_dir, delete_prompt=False, use_threads=False, mlflow_cli
     counts = {"total_prompts": unreadable + sum(len(v) for v in by_name.values()), "successful_imports": 0,
               "skipped_imports": 0, "failed_imports": unreadable}
 
+    experiment_ids = {}
+    for versions in by_name.values():  # each experiment the prompts link to looked up once, before they go in parallel
+        experiment_links(client, max(versions, key=lambda v: v["version"]).get("prompt_info") or {}, "",
+                         experiment_ids)
+
     def import_one(name):
-        return import_prompt_versions(client, name, by_name[name], delete_prompt, report)
+        return import_prompt_versions(client, name, by_name[name], delete_prompt, report, experiment_ids)
 
     for name, result, ex in map_bounded(import_one, sorted(by_name), workers):
         if ex is not None:

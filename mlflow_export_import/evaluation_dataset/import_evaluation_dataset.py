@@ -85,7 +85,7 @@ def import_dataset(client, name, src, experiment_ids):
     else:
         dataset = store(client).create_dataset(name=name, tags=dataset_tags(src) or None, experiment_ids=experiment_ids)
         changed = True
-    records = records_to_upsert(client, dataset.dataset_id, src.get("records") or [])
+    records = records_to_upsert(client, dataset.dataset_id, src.get("records") or [], new_dataset=not existing)
     for i in range(0, len(records), UPSERT_BATCH):
         store(client).upsert_dataset_records(dataset.dataset_id, records[i:i + UPSERT_BATCH])
     return dataset.dataset_id, changed or bool(records)

@@ -30,9 +30,11 @@ def missing_tags(dataset, src):
     return {k: v for k, v in dataset_tags(src).items() if (dataset.tags or {}).get(k) != v}
 
 
-def records_to_upsert(client, dataset_id, src_records):
-    """The source records the destination does not have with the same content."""
-    have = {record_key(r.to_dict()) for r in store(client)._load_dataset_records(dataset_id, max_results=None)[0]}
+def records_to_upsert(client, dataset_id, src_records, new_dataset=False):
+    """The source records the destination does not have with the same content (new_dataset: one just created,
+    which has none)."""
+    have = set() if new_dataset else \
+        {record_key(r.to_dict()) for r in store(client)._load_dataset_records(dataset_id, max_results=None)[0]}
     todo, seen = [], set()
     for src in src_records:
         record = to_upsert_record(src)

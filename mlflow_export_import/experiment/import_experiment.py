@@ -4,6 +4,7 @@ import already finished are skipped; one it left half-done is finished."""
 import os
 
 import click
+from mlflow.exceptions import MlflowException
 
 from mlflow_export_import.client.client_utils import use_client
 from mlflow_export_import.common import MlflowExportImportException, describe_error
@@ -39,11 +40,12 @@ _logger = get_logger(__name__)
 
 def import_experiment(experiment_name, input_dir, import_source_tags=False, import_permissions=False,
                       use_src_user_id=True, dst_notebook_dir=None, mlflow_client=None, report=None, workers=None,
-                      id_map=None, principal_map=None):
+                      id_map=None, principal_map=None, dst_experiments=None):
     """Returns {source run id: destination RunInfo} for every run now in the destination. The runs, logged
     models and traces imported are recorded in id_map when one is given. With import_permissions, the
     experiment's exported Databricks permissions are granted (principals renamed by principal_map: a dict or a
-    file of 'old,new' lines); with dst_notebook_dir, the runs' exported notebooks go into that workspace folder."""
+    file of 'old,new' lines); with dst_notebook_dir, the runs' exported notebooks go into that workspace folder.
+    dst_experiments: {name: Experiment} of a listing of the destination made by the caller (None: look it up)."""
     client = use_client(mlflow_client)
     report = report if report is not None else Report()
     mlflow_attr = read_experiment(input_dir)
@@ -51,7 +53,8 @@ def import_experiment(experiment_name, input_dir, import_source_tags=False, impo
     if _is_empty_default_into_workspace(client, experiment_name, src_exp, input_dir, mlflow_attr.get("runs")):
         report.skipped("experiments", experiment_name, EMPTY_DEFAULT)
         return {}
-    experiment_id, created = _create_or_update_experiment(client, experiment_name, src_exp, import_source_tags)
+    experiment_id, created = _create_or_update_experiment(client, experiment_name, src_exp, import_source_tags,
+                                                          dst_experiments)
     if id_map is not None and src_exp.get("experiment_id") is not None:
         id_map.put(id_maps.EXPERIMENTS, str(src_exp["experiment_id"]), experiment_id)
     run_dirs = run_dirs_of(input_dir, mlflow_attr.get("runs"))
@@ -63,8 +66,9 @@ def import_experiment(experiment_name, input_dir, import_source_tags=False, impo
     run_info_map = _import_runs(client, importer, experiment_id, experiment_name, run_dirs, report, workers,
                                 wanted, new_experiment=created,
                                 experiment_deleted=src_exp.get("lifecycle_stage") == "deleted")
+    # in an experiment this import created, every run is new: its RunInfo is what the import left
     _import_mlflow3_objects(client, experiment_id, input_dir, run_dirs, run_info_map, report, workers, id_map,
-                            wanted)
+                            wanted, new_runs={i.run_id: i for i in run_info_map.values()} if created else None)
     if import_permissions:
         import_experiment_permissions(client, experiment_id, experiment_name, mlflow_attr.get("permissions"),
                                       get_principal_map(principal_map), report)
@@ -78,9 +82,10 @@ def import_experiment(experiment_name, input_dir, import_source_tags=False, impo
 
 
 def _import_mlflow3_objects(client, experiment_id, input_dir, run_dirs, run_info_map, report, workers, id_map,
-                            wanted):
+                            wanted, new_runs=None):
     """Logged models (linked to the imported runs as source, inputs and outputs), then traces (linked to their
-    imported runs). wanted(kind, id), when given, says which objects to import (--retry-failed)."""
+    imported runs). wanted(kind, id), when given, says which objects to import (--retry-failed). new_runs:
+    {destination run id: RunInfo} of the runs this import created, which need not be read again."""
     id_map = id_map if id_map is not None else IdMap()
     run_id_map = {src: info.run_id for src, info in run_info_map.items()}
     for src, dst in run_id_map.items():
@@ -88,9 +93,9 @@ def _import_mlflow3_objects(client, experiment_id, input_dir, run_dirs, run_info
     models_dir = os.path.join(input_dir, "logged_models")
     if os.path.isdir(models_dir):
         import_logged_models_dir(client, models_dir, experiment_id, run_id_map, report, id_map, workers=workers,
-                                 model_ids=retried(models_dir, "logged_models", wanted))
+                                 model_ids=retried(models_dir, "logged_models", wanted), new_runs=new_runs)
     link_runs_to_models(client, {src: run_dirs[src] for src in run_id_map}, run_id_map,
-                        id_map.items(id_maps.LOGGED_MODELS), report)
+                        id_map.items(id_maps.LOGGED_MODELS), report, new_runs)
     traces_dir = os.path.join(input_dir, "traces")
     if os.path.isdir(traces_dir):
         import_traces_dir(client, traces_dir, experiment_id, run_id_map, report, id_map, workers,
@@ -105,8 +110,8 @@ def retried(input_dir, kind, wanted, ids=None):
     return [i for i in (ids if ids is not None else sorted(os.listdir(input_dir))) if wanted(kind, i)]
 
 
-def _create_or_update_experiment(client, name, src_exp, import_source_tags):
-    """Returns (experiment id, whether it was created)."""
+def _create_or_update_experiment(client, name, src_exp, import_source_tags, dst_experiments=None):
+    """Returns (experiment id, whether it was created). dst_experiments: as for import_experiment."""
     tags = dict(src_exp.get("tags") or {})
     if import_source_tags:
         tags.update(mk_source_tags_mlflow_tag(tags))
@@ -115,9 +120,14 @@ def _create_or_update_experiment(client, name, src_exp, import_source_tags):
         for key in ("creation_time", "last_update_time"):
             fmt_timestamps(key, src_exp, tags)
         tags = {k: v for k, v in tags.items() if not k.startswith(f"{ExportTags.PREFIX_FIELD}.tags")}
-    exp = check_experiment_importable(client, name, src_exp)
+    exp = check_experiment_importable(client, name, src_exp, dst_experiments)
     if exp is None:
-        return mlflow_utils.create_experiment(client, name, tags), True
+        try:
+            return mlflow_utils.create_experiment(client, name, tags), True
+        except MlflowException as ex:
+            if ex.error_code != "RESOURCE_ALREADY_EXISTS":
+                raise
+            exp = check_experiment_importable(client, name, src_exp)  # created since it was looked up
     if exp.lifecycle_stage == "deleted":
         client.restore_experiment(exp.experiment_id)  # resuming the import of a deleted experiment
     for key, value in tags.items():

@@ -29,10 +29,11 @@ def read_experiment(input_dir):
     return mlflow_attr
 
 
-def check_experiment_importable(client, name, src_exp):
+def check_experiment_importable(client, name, src_exp, dst_experiments=None):
     """The destination experiment of that name (None if there is none), unless it cannot take the import: a
-    deleted experiment is only resumed by the import of a deleted one."""
-    exp = client.get_experiment_by_name(name)
+    deleted experiment is only resumed by the import of a deleted one. dst_experiments: {name: Experiment} of a
+    listing of the destination, which answers instead of a lookup."""
+    exp = client.get_experiment_by_name(name) if dst_experiments is None else dst_experiments.get(name)
     if exp is not None and exp.lifecycle_stage == "deleted" and src_exp.get("lifecycle_stage") != "deleted":
         raise MlflowExportImportException(
             f"Experiment '{name}' exists in {redact_uri(client.tracking_uri)} but is deleted: restore it or delete "

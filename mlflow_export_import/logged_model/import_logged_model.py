@@ -12,7 +12,7 @@ import threading
 from contextlib import contextmanager
 
 import click
-from mlflow.entities import LoggedModelInput, LoggedModelOutput, LoggedModelStatus, Metric
+from mlflow.entities import LoggedModelInput, LoggedModelOutput, LoggedModelStatus, Metric, Run, RunData
 
 from mlflow_export_import.client.client_utils import use_client
 from mlflow_export_import.common import MlflowExportImportException, describe_error
@@ -66,11 +66,14 @@ def import_logged_model(input_dir, experiment_name, run_id=None, mlmodel_fix=Tru
 
 
 class LoggedModelImporter:
-    def __init__(self, client, mlmodel_fix=True, report=None, id_map=None):
+    def __init__(self, client, mlmodel_fix=True, report=None, id_map=None, new_runs=None):
+        """new_runs: {destination run id: RunInfo} of runs this import created, not read again (see
+        while_active)."""
         self.client = client
         self.mlmodel_fix = mlmodel_fix
         self.report = report if report is not None else Report()
         self.id_map = id_map
+        self.new_runs = new_runs or {}
 
     def import_model(self, experiment_id, input_dir, run_id_map, existing=None):
         """Returns the destination LoggedModel. `existing`: imported_logged_models() of the experiment, when
@@ -127,7 +130,7 @@ class LoggedModelImporter:
                 dataset_name=m.get("dataset_name"), dataset_digest=m.get("dataset_digest"), run_id=dst_run_id))
         for run_id, points in by_run.items():
             points = _as_run_has_them(self.client, run_id, points)
-            with while_active(self.client, run_id):
+            with while_active(self.client, run_id, self.new_runs.get(run_id)):
                 for i in range(0, len(points), 1000):
                     self.client.log_batch(run_id, metrics=points[i:i + 1000], synchronous=True)
         if lost:
@@ -184,10 +187,11 @@ def _fix_mlmodel(path, src_id, model_id, dst_run_id):
             f.write(fixed)
 
 
-def link_models(client, run_id, input_model_ids, output_models):
+def link_models(client, run_id, input_model_ids, output_models, new_run=None):
     """Link logged models to a run as inputs ([model id]) and outputs ([(model id, step)]), skipping links the
-    run already has (the server refuses duplicates). Never changes the run's status or end time."""
-    with while_active(client, run_id) as run:
+    run already has (the server refuses duplicates). Never changes the run's status or end time. new_run: the
+    RunInfo of a run this import created (see while_active)."""
+    with while_active(client, run_id, new_run) as run:
         return _link_models(client, run, input_model_ids, output_models)
 
 
@@ -205,8 +209,9 @@ def _link_models(client, run, input_model_ids, output_models):
 
 
 def import_logged_models_dir(client, input_dir, experiment_id, run_id_map, report, id_map=None, mlmodel_fix=True,
-                             workers=None, model_ids=None):
-    """Import the models exported in input_dir/<model id>/ (all, or model_ids) into the experiment."""
+                             workers=None, model_ids=None, new_runs=None):
+    """Import the models exported in input_dir/<model id>/ (all, or model_ids) into the experiment. new_runs: as
+    for LoggedModelImporter."""
     if model_ids is None:
         model_ids = sorted(d for d in os.listdir(input_dir)
                            if os.path.exists(os.path.join(input_dir, d, LOGGED_MODEL_FILE)))
@@ -215,7 +220,7 @@ def import_logged_models_dir(client, input_dir, experiment_id, run_id_map, repor
     except Exception as ex:
         record_failure(client, report, f"experiment {experiment_id}", ex)
         return
-    importer = LoggedModelImporter(client, mlmodel_fix, report, id_map)
+    importer = LoggedModelImporter(client, mlmodel_fix, report, id_map, new_runs)
 
     def import_one(model_id):
         return importer.import_model(experiment_id, os.path.join(input_dir, model_id), run_id_map, existing)
@@ -226,13 +231,14 @@ def import_logged_models_dir(client, input_dir, experiment_id, run_id_map, repor
 
 
 @contextmanager
-def while_active(client, run_id):
+def while_active(client, run_id, new_run=None):
     """Yields the run, restored for the duration if it is deleted (a deleted run takes no writes). One writer
-    per run at a time, so that parallel model imports do not delete it under each other."""
+    per run at a time, so that parallel model imports do not delete it under each other. new_run: the RunInfo
+    of a run this import created, as the import left it: it is not read, and has no logged model links yet."""
     with _locks_lock:
         lock = _run_locks.setdefault(run_id, threading.Lock())
     with lock:
-        run = client.get_run(run_id)
+        run = Run(new_run, RunData()) if new_run is not None else client.get_run(run_id)
         deleted = run.info.lifecycle_stage == "deleted"
         if deleted:
             client.restore_run(run_id)
@@ -243,8 +249,10 @@ def while_active(client, run_id):
                 client.delete_run(run_id)
 
 
-def link_runs_to_models(client, run_dirs, run_id_map, model_id_map, report):
-    """Give each imported run the model inputs and outputs of its source run. run_dirs: {src run id: run dir}."""
+def link_runs_to_models(client, run_dirs, run_id_map, model_id_map, report, new_runs=None):
+    """Give each imported run the model inputs and outputs of its source run. run_dirs: {src run id: run dir};
+    new_runs: {destination run id: RunInfo} of the runs this import created (not read again)."""
+    new_runs = new_runs or {}
     for src_run_id, run_dir in run_dirs.items():
         try:
             run_dct = read_run(run_dir)
@@ -256,7 +264,8 @@ def link_runs_to_models(client, run_dirs, run_id_map, model_id_map, report):
                             "which were not imported")
             if len(missing) < len(inputs) + len(outputs):
                 link_models(client, run_id_map[src_run_id], [model_id_map[m] for m in inputs if m in model_id_map],
-                            [(model_id_map[m], step) for m, step in outputs if m in model_id_map])
+                            [(model_id_map[m], step) for m, step in outputs if m in model_id_map],
+                            new_runs.get(run_id_map[src_run_id]))
         except Exception as ex:
             report.failed("runs", src_run_id, f"Run could not be linked to its logged models: {describe_error(ex)}")
 

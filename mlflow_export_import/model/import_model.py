@@ -28,8 +28,8 @@ from mlflow_export_import.common.id_map import IdMap
 from mlflow_export_import.permissions.mapping import get_principal_map
 from mlflow_export_import.permissions.transfer import import_model_permissions
 from mlflow_export_import.model.plan import (
-    CREATE, MODEL_PRESENT, SET_STAGE, SRC_MODEL_TAG, check_importable, imported_versions, logged_model_id_of,
-    plan_model, read_model, src_version_key, version_action)
+    CREATE, MODEL_PRESENT, SET_STAGE, SRC_MODEL_TAG, SRC_VERSION_TAG, check_importable, check_not_a_prompt,
+    imported_versions, logged_model_id_of, plan_model, read_model, src_version_key, version_action)
 from mlflow_export_import.run.import_run import RunImporter
 from mlflow_export_import.run.plan import SKIP, imported_runs, read_run, run_action
 
@@ -71,13 +71,16 @@ class BaseModelImporter:
         return model_dct
 
     def import_versions(self, model_name, input_dir, model_dct, run_for, delete_model, report, id_map=None,
-                        orphan_experiment=None):
-        """Create (or resume) the model and its versions. run_for(src_run_id) -> destination RunInfo or None."""
-        created = prepare_model(self.client, model_name, model_dct, delete_model)
+                        orphan_experiment=None, known_missing=False):
+        """Create (or resume) the model and its versions. run_for(src_run_id) -> destination RunInfo or None.
+        known_missing: a listing of the destination just showed no model of that name."""
+        created = prepare_model(self.client, model_name, model_dct, delete_model, known_missing)
         try:
             versions = VersionsImporter(self.client, model_name, input_dir, model_dct, run_for, self.import_source_tags,
-                                        report, id_map, orphan_experiment).run()
-            set_model_aliases(self.client, model_name, model_dct, versions)
+                                        report, id_map, orphan_experiment, new_model=created).run()
+            set_model_aliases(self.client, model_name, model_dct, versions,
+                              current={} if created and not _aliases_set_with_versions(self.client, model_dct)
+                              else None)
         except Exception as ex:
             if created:
                 model_utils.delete_model_quietly(self.client, model_name)
@@ -178,30 +181,46 @@ class BulkModelImporter(BaseModelImporter):
         return super().import_version(model_name, src_vr, dst_run_id, id_map)
 
 
-def prepare_model(client, model_name, model_dct, delete_model):
-    """Delete (delete_model) or check the destination model, then create it if missing. True if created."""
+def prepare_model(client, model_name, model_dct, delete_model, known_missing=False):
+    """Delete (delete_model) or check the destination model, then create it if missing. True if created.
+    known_missing: a listing showed no model of that name, so there is nothing to check unless creating it
+    finds one after all (made since, or a prompt, which listings leave out)."""
     if delete_model:
         model_utils.delete_model(client, model_name)
-    else:
-        check_importable(client, model_name, model_dct, delete_model)
+    elif known_missing:
+        check_not_a_prompt(model_dct)
+    elif check_importable(client, model_name, model_dct, delete_model) is not None:
+        return False  # an earlier import's: a re-run sends no create to be refused
     tags = {**model_utils.model_tags(model_dct), SRC_MODEL_TAG: model_dct["name"]}
-    return model_utils.create_model(client, model_name, {"tags": tags, "description": model_dct.get("description")})
+    created = model_utils.create_model(client, model_name, {"tags": tags, "description": model_dct.get("description")})
+    if not created and known_missing and not delete_model:
+        check_importable(client, model_name, model_dct, delete_model)
+    return created
 
 
-def set_model_aliases(client, model_name, model_dct, versions):
+def set_model_aliases(client, model_name, model_dct, versions, current=None):
     """The model's alias list (export-format: [{alias, version}]) mapped to the destination versions, as the
-    destination registry allows (common/registry_rules.py)."""
+    destination registry allows (common/registry_rules.py). current: the model's {alias: version} when the
+    caller knows them (None: read)."""
     by_version = {}
     for alias, src_version in model_utils.model_aliases(model_dct).items():
         dst_version = versions.get(str(src_version))
         if dst_version:
             by_version.setdefault(dst_version, []).append(alias)
-    current = _current_aliases(client, model_name) if by_version else {}
+    if current is None:
+        current = _current_aliases(client, model_name) if by_version else {}
     for dst_version, aliases in by_version.items():
-        # a re-run (or a sync) sets only the aliases that moved: each set costs MLflow's client two requests
+        # a re-run (or a sync) sets only the aliases that moved
         aliases = [a for a in aliases if current.get(a) != str(dst_version)]
         if aliases:
             registry_rules.set_aliases(client, model_name, dst_version, aliases)
+
+
+def _aliases_set_with_versions(client, model_dct):
+    """Whether importing the versions sets aliases too (versions exported with theirs, or Unity Catalog's aliases
+    for stages): a model created by this import then has more than none."""
+    return registry_rules.registry_kind(client) == registry_rules.UNITY_CATALOG or \
+        any(v.get("aliases") for v in model_dct["versions"])
 
 
 def _current_aliases(client, model_name):
@@ -219,7 +238,8 @@ class VersionsImporter:
     """The versions of one model, in numeric order, numbered as in the source when possible."""
 
     def __init__(self, client, model_name, input_dir, model_dct, run_for, import_source_tags, report, id_map,
-                 orphan_experiment):
+                 orphan_experiment, new_model=False):
+        """new_model: the model was created by this import, so it has no versions yet (nothing to search)."""
         self.client = client
         self.model_name = model_name
         self.input_dir = input_dir
@@ -229,11 +249,13 @@ class VersionsImporter:
         self.report = report
         self.id_map = id_map
         self.orphan_experiment = orphan_experiment
-        self.existing = imported_versions(client, model_name)
-        versions = model_utils.search_model_versions(client, f"name='{model_utils.quote(model_name)}'")
+        versions = [] if new_model else model_utils.search_model_versions(
+            client, f"name='{model_utils.quote(model_name)}'")
+        # what imported_versions() finds, from the one search
+        self.existing = {vr.tags[SRC_VERSION_TAG]: vr for vr in versions if (vr.tags or {}).get(SRC_VERSION_TAG)}
         for vr in versions:
             if (vr.tags or {}).get(PLACEHOLDER_TAG):  # an earlier import stopped before deleting it
-                client.delete_model_version(model_name, vr.version)
+                registry_rules.registry_writer(client).delete_model_version(model_name, vr.version)
         self.last = max((int(v.version) for v in versions), default=0)
 
     def run(self):
@@ -293,7 +315,8 @@ class VersionsImporter:
                 f"its run '{src_vr.get('run_id')}' is neither in the export nor imported, and the export has no "
                 f"copy of its files ({files_dir})", http_status_code=404)
         dst_source, model_id = resolve_source(self.client, src_vr, dst_run, id_map=self.id_map)
-        check_version_source(self.client, src_vr, dst_source, dst_run.run_id if dst_run else None)
+        check_version_source(self.client, src_vr, dst_source, dst_run.run_id if dst_run else None,
+                             dst_run.artifact_uri if dst_run else None)
         return (dst_run.run_id if dst_run else None), dst_source, model_id
 
     def _registry_copy_run(self, src_vr, files_dir):
@@ -319,7 +342,7 @@ class VersionsImporter:
         while self.last + 1 < number:
             vr = self.client.create_model_version(self.model_name, source, dst_run_id, await_creation_for=0,
                                                   tags={PLACEHOLDER_TAG: "true"}, **kwargs)
-            self.client.delete_model_version(self.model_name, vr.version)
+            registry_rules.registry_writer(self.client).delete_model_version(self.model_name, vr.version)
             self.last = int(vr.version)
 
 

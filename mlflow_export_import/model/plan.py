@@ -77,16 +77,23 @@ def read_model(input_dir):
 
 
 def check_importable(client, model_name, model_dct, delete_model):
-    """A destination model that exists must be ours to resume or be replaced (delete_model)."""
-    if str(_raw_tags(model_dct).get(model_utils.PROMPT_TAG, "")).lower() == "true":
-        raise MlflowExportImportException(f"Registered model '{model_dct['name']}' is a prompt: import it with the "
-                                          "prompt commands", http_status_code=400)
-    if delete_model or not model_utils.model_exists(client, model_name):
-        return
-    if client.get_registered_model(model_name).tags.get(SRC_MODEL_TAG) != model_dct["name"]:
+    """A destination model that exists must be ours to resume or be replaced (delete_model). Returns the model
+    to resume (None: there is none, or it is to be replaced)."""
+    check_not_a_prompt(model_dct)
+    if delete_model:
+        return None
+    model = model_utils.find_registered_model(client, model_name)
+    if model is not None and model.tags.get(SRC_MODEL_TAG) != model_dct["name"]:
         raise MlflowExportImportException(
             f"Registered model '{model_name}' already exists in {client.tracking_uri} and was not made by an import "
             f"of '{model_dct['name']}': use --delete-model to replace it", http_status_code=409)
+    return model
+
+
+def check_not_a_prompt(model_dct):
+    if str(_raw_tags(model_dct).get(model_utils.PROMPT_TAG, "")).lower() == "true":
+        raise MlflowExportImportException(f"Registered model '{model_dct['name']}' is a prompt: import it with the "
+                                          "prompt commands", http_status_code=400)
 
 
 def check_same_source(client, dst_vr, src_vr, model_name):

@@ -4,6 +4,7 @@ import os
 import re
 import shutil
 import tempfile
+import threading
 import time
 
 import click
@@ -99,6 +100,8 @@ class RunImporter:
         self.mlmodel_fix = mlmodel_fix
         self.dst_notebook_dir = dst_notebook_dir  # where the run's exported notebook goes (Databricks)
         self.report = report if report is not None else Report()
+        self._datasets_logged = set()  # (experiment id, dataset name, digest) this importer has logged
+        self._new_dataset_lock = threading.Lock()
 
     def import_run(self, experiment_id, input_dir, run_dct, dst_parent_id=None, reuse_run=None):
         """Create the run and fill it; returns its id. A run that fails half-way is marked FAILED and deleted, so
@@ -146,7 +149,7 @@ class RunImporter:
         batches = self._batches(run_dct, dst_parent_id, resumed)
         for params, metrics, tags in batches[:-1]:
             self._call(src_id, self.client.log_batch, run_id, metrics=metrics, params=params, tags=tags)
-        self._log_dataset_inputs(src_id, run_id, run_dct["inputs"].get("dataset_inputs") or [])
+        self._log_dataset_inputs(src_id, run_info, run_dct["inputs"].get("dataset_inputs") or [])
         self._call(src_id, self._upload_artifacts, run_info, os.path.join(input_dir, "artifacts"))
         # before the run is marked done, so that a resumed import points the tags at the notebook again
         import_run_notebook(self.client, run_id, input_dir, run_dct, self.dst_notebook_dir, self.report)
@@ -210,12 +213,22 @@ class RunImporter:
     def _lineage_tags(self, run_dct):
         return mk_run_source_tags(run_dct) if self.import_source_tags else {}
 
-    def _log_dataset_inputs(self, src_id, run_id, dataset_inputs):
+    def _log_dataset_inputs(self, src_id, run_info, dataset_inputs):
+        """A dataset new to the experiment is created by the first run that logs it: two runs doing so at once
+        collide (UNIQUE constraint), and the loser's request is sent again. So the runs of one importer log new
+        datasets one at a time."""
         datasets = [DatasetInput(Dataset(**_dataset_fields(di["dataset"])),
                                  [InputTag(t["key"], t["value"]) for t in di.get("tags") or []])
                     for di in dataset_inputs]
-        if datasets:
-            self._call(src_id, self.client.log_inputs, run_id, datasets=datasets)
+        if not datasets:
+            return
+        keys = {(run_info.experiment_id, d.dataset.name, d.dataset.digest) for d in datasets}
+        if keys <= self._datasets_logged:
+            self._call(src_id, self.client.log_inputs, run_info.run_id, datasets=datasets)
+            return
+        with self._new_dataset_lock:
+            self._call(src_id, self.client.log_inputs, run_info.run_id, datasets=datasets)
+            self._datasets_logged |= keys
 
     def _upload_artifacts(self, run_info, artifacts_dir):
         """Every file once, the MLmodel files already pointing at the new run."""
