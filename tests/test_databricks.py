@@ -1,5 +1,6 @@
 """Databricks workspaces end to end on the local fakes (tests/fakes): the seed examples of copy-run and
 copy-model-version, bulk export/import from and into a workspace, each request with its own workspace's token."""
+import json
 import os
 import time
 
@@ -411,6 +412,30 @@ def _timed_cli(*args, env=None):
 
 def _error_lines(output):
     return [line for line in output.splitlines() if line.startswith("Error:")]
+
+
+def test_dry_run_skips_the_empty_default_experiment_as_the_import_does(dbx, fresh_pair, tmp_path):
+    """An open-source server's Default experiment, empty, has nothing to go into a workspace (which has no Default):
+    import-experiment --dry-run plans to skip it, as the import then does, and neither creates it."""
+    runner = CliRunner()
+    out = str(tmp_path / "default")
+    res = runner.invoke(cli, ["export-experiment", "--experiment", "Default", "--output-dir", out],
+                        env={"MLFLOW_TRACKING_URI": fresh_pair[0].uri}, catch_exceptions=False)
+    assert res.exit_code == 0, res.output
+    reports = {}
+    for name, extra in (("plan", ["--dry-run"]), ("real", [])):
+        report_file = str(tmp_path / f"{name}.json")
+        res = runner.invoke(cli, ["import-experiment", "--input-dir", out, "--experiment-name", "Default",
+                                  "--report", report_file, *extra],
+                            env={"MLFLOW_TRACKING_URI": "databricks://dst-ws"}, catch_exceptions=False)
+        assert res.exit_code == 0, res.output
+        with open(report_file) as f:
+            reports[name] = json.load(f)
+    assert reports["plan"]["planned"] == []
+    assert [(s["type"], s["id"]) for s in reports["plan"]["skipped"]] == [("experiments", "Default")]
+    assert reports["real"]["skipped"] == reports["plan"]["skipped"]
+    assert reports["real"]["counts"] == reports["plan"]["counts"]
+    assert MlflowClient("databricks://dst-ws").get_experiment_by_name("Default") is None
 
 
 def test_missing_profile_names_the_config_file_and_the_profile(dbx, src_client):

@@ -20,9 +20,9 @@ from mlflow_export_import.common.report import Report
 from mlflow_export_import.spark.options import opt_engine, opt_spark_master
 from mlflow_export_import.spark.session import start_engine
 from mlflow_export_import.common.utils import string_to_list
+from mlflow_export_import.model.plan import MODELS_FILE
 from mlflow_export_import.model.export_model import MODEL_FILE, check_stages_and_versions, export_model
 
-MODELS_FILE = "models.json"
 MANIFEST_FILE = "manifest.json"
 
 _logger = get_logger(__name__)

@@ -16,6 +16,7 @@ from mlflow_export_import.common.click_options import (
 from mlflow_export_import.common.cli_utils import command, mk_client
 from mlflow_export_import.common.id_map import IdMap
 from mlflow_export_import.common.report import Report
+from mlflow_export_import.dry_run import plan_all
 from mlflow_export_import.spark.options import opt_engine, opt_spark_master
 from mlflow_export_import.spark.session import start_engine
 
@@ -76,9 +77,8 @@ def main(input_dir, delete_model, delete_prompt, delete_evaluation_dataset, impo
     with command("import-all", locals(), report_file,
                  dry_run=dry_run, retry_failed=retry_failed) as report:
         if dry_run:
-            from mlflow_export_import import dry_run as plans  # it imports every import module
-            plans.plan_all(mk_client(read_only=True), input_dir, delete_model, delete_prompt, delete_evaluation_dataset,
-                           experiment_rename_file, model_rename_file, report)
+            plan_all(mk_client(read_only=True), input_dir, delete_model, delete_prompt, delete_evaluation_dataset,
+                     experiment_rename_file, model_rename_file, report)
             return
         start_engine(engine, spark_master)
         import_all(input_dir, delete_model, delete_prompt, delete_evaluation_dataset, import_permissions,

@@ -12,11 +12,13 @@ from mlflow_export_import.common.click_options import (
     opt_dry_run, opt_retry_failed,
     bool_option, opt_input_dir, opt_report, opt_use_threads, opt_workers)
 from mlflow_export_import.common.cli_utils import command, mk_client
+from mlflow_export_import.common.io_utils import subdirs
 from mlflow_export_import.common.parallel import map_bounded
 from mlflow_export_import.common.report import Report
 from mlflow_export_import.evaluation_dataset.export_evaluation_dataset import (
     DATASET_FILE, KIND, DatasetsUnsupported, check_datasets_supported)
 from mlflow_export_import.evaluation_dataset.import_evaluation_dataset import import_evaluation_dataset
+from mlflow_export_import.evaluation_dataset.plan import plan_datasets
 
 
 def import_evaluation_datasets(input_dir, delete_dataset=False, use_threads=False, mlflow_client=None, report=None,
@@ -75,8 +77,7 @@ def main(input_dir, delete_evaluation_dataset, use_threads, workers, retry_faile
     with command("import-evaluation-datasets", locals(), report_file,
                  dry_run=dry_run, retry_failed=retry_failed) as report:
         if dry_run:
-            from mlflow_export_import import dry_run as plans  # it imports every import module
-            plans.plan_datasets(mk_client(read_only=True), plans.subdirs(input_dir), delete_evaluation_dataset, report)
+            plan_datasets(mk_client(read_only=True), subdirs(input_dir), delete_evaluation_dataset, report)
             return
         import_evaluation_datasets(input_dir, delete_evaluation_dataset, use_threads, mlflow_client=mk_client(),
                                    report=report, workers=workers)

@@ -2,23 +2,25 @@
 import os
 
 import click
+from mlflow.entities import ViewType
 
 from mlflow_export_import.bulk.rename_utils import get_renames, rename
 from mlflow_export_import.client.client_utils import use_client
-from mlflow_export_import.common import MlflowExportImportException, describe_error, io_utils
+from mlflow_export_import.common import describe_error
 from mlflow_export_import.common.click_options import (
     opt_dry_run, opt_retry_failed,
     opt_dst_notebook_dir, opt_experiment_rename_file, opt_import_permissions, opt_import_source_tags, opt_input_dir,
     opt_principal_map, opt_report, opt_use_src_user_id, opt_use_threads, opt_workers)
 from mlflow_export_import.common.cli_utils import command, mk_client
+from mlflow_export_import.common.iterators import MAX_RESULTS, list_if_cheaper
 from mlflow_export_import.common.logging_utils import get_logger
 from mlflow_export_import.common.parallel import GROUP_WIDTH, map_bounded
 from mlflow_export_import.common.report import Report
 from mlflow_export_import.spark import is_spark
 from mlflow_export_import.spark.options import opt_engine, opt_spark_master
 from mlflow_export_import.spark.session import get_spark, start_engine
-from mlflow_export_import.bulk.export_experiments import EXPERIMENTS_FILE
 from mlflow_export_import.experiment.import_experiment import import_experiment
+from mlflow_export_import.experiment.plan import plan_experiments, read_experiments_list
 from mlflow_export_import.permissions.mapping import get_principal_map
 
 _logger = get_logger(__name__)
@@ -46,15 +48,20 @@ def import_experiments(input_dir, import_permissions=False, import_source_tags=F
     for exp in experiments:
         groups.setdefault(rename(exp["name"], renames, "experiment"), []).append(exp)
 
+    dst_experiments = destination_experiments_listed(client, len(groups))
+
     def import_group(group):
         name, exps = group
-        return [(exp["id"], _import_one(exp, name)) for exp in exps]
+        # the listing is older than the group's first import, which may create the experiment
+        return [(exp["id"], _import_one(exp, name, dst_experiments if i == 0 else None))
+                for i, exp in enumerate(exps)]
 
-    def _import_one(exp, name):
+    def _import_one(exp, name, listed):
         try:
             return import_experiment(name, os.path.join(input_dir, exp["id"]), import_source_tags,
                                      import_permissions, use_src_user_id, dst_notebook_dir, mlflow_client=client,
-                                     report=report, workers=workers, id_map=id_map, principal_map=principal_map)
+                                     report=report, workers=workers, id_map=id_map, principal_map=principal_map,
+                                     dst_experiments=listed)
         except Exception as ex:
             report.failed("experiments", exp["id"], describe_error(ex), name=name)
             _logger.error(f"Experiment '{name}' failed to import: {describe_error(ex)}")
@@ -68,14 +75,11 @@ def import_experiments(input_dir, import_permissions=False, import_source_tags=F
     return results
 
 
-def read_experiments_list(input_dir):
-    path = os.path.join(input_dir, EXPERIMENTS_FILE)
-    experiments = io_utils.read_file_mlflow(path).get("experiments")
-    if not isinstance(experiments, list) or not all(isinstance(e, dict) and "id" in e and "name" in e
-                                                    for e in experiments):
-        raise MlflowExportImportException(
-            f"Corrupt export file '{path}': 'mlflow.experiments' must list {{id, name}} objects", http_status_code=400)
-    return experiments
+def destination_experiments_listed(client, n_names):
+    """{name: Experiment} of every destination experiment, deleted ones too, from one listing when that takes
+    fewer requests than looking the n_names up one by one; else None."""
+    found = list_if_cheaper(client.search_experiments, n_names, view_type=ViewType.ALL, max_results=MAX_RESULTS)
+    return None if found is None else {e.name: e for e in found}
 
 
 @click.command("import-experiments")
@@ -99,8 +103,7 @@ def main(input_dir, import_permissions, principal_map, import_source_tags, use_s
     with command("import-experiments", locals(), report_file,
                  dry_run=dry_run, retry_failed=retry_failed) as report:
         if dry_run:
-            from mlflow_export_import import dry_run as plans  # it imports every import module
-            plans.plan_experiments(mk_client(read_only=True), input_dir, experiment_rename_file, report)
+            plan_experiments(mk_client(read_only=True), input_dir, experiment_rename_file, report)
             return
         start_engine(engine, spark_master)
         import_experiments(input_dir, import_permissions, import_source_tags, use_src_user_id,

@@ -12,8 +12,10 @@ from mlflow_export_import.common.click_options import (
 from mlflow_export_import.common.cli_utils import command, mk_client
 from mlflow_export_import.common.report import Report
 from mlflow_export_import.experiment.import_experiment import destination_experiments, retried
+from mlflow_export_import.experiment.plan import plan_exported_experiments
 from mlflow_export_import.logged_model.export_logged_model import KIND
 from mlflow_export_import.logged_model.import_logged_model import import_logged_models_dir
+from mlflow_export_import.logged_model.plan import plan_logged_models_dir
 
 
 def import_logged_models(input_dir, mlflow_client=None, report=None, id_map=None, mlmodel_fix=True, workers=None):
@@ -42,9 +44,8 @@ def main(input_dir, workers, retry_failed, dry_run, report_file):
     with command("import-logged-models", locals(), report_file,
                  dry_run=dry_run, retry_failed=retry_failed) as report:
         if dry_run:
-            from mlflow_export_import import dry_run as plans  # it imports every import module
-            plans.plan_exported_experiments(mk_client(read_only=True), input_dir, LOGGED_MODELS_FILE, "logged_models",
-                                            plans.plan_logged_models_dir, report)
+            plan_exported_experiments(mk_client(read_only=True), input_dir, LOGGED_MODELS_FILE, "logged_models",
+                                      plan_logged_models_dir, report)
             return
         import_logged_models(input_dir, mlflow_client=mk_client(), report=report, workers=workers)
 

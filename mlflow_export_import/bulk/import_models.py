@@ -6,11 +6,10 @@ import time
 
 import click
 
-from mlflow_export_import.bulk.export_models import MODELS_FILE
 from mlflow_export_import.bulk.import_experiments import import_experiments
 from mlflow_export_import.bulk.rename_utils import get_renames, rename
 from mlflow_export_import.client.client_utils import use_client
-from mlflow_export_import.common import MlflowExportImportException, describe_error, io_utils
+from mlflow_export_import.common import describe_error
 from mlflow_export_import.common import id_map as id_maps
 from mlflow_export_import.common import registry_rules
 from mlflow_export_import.common.click_options import (
@@ -19,12 +18,14 @@ from mlflow_export_import.common.click_options import (
     opt_input_dir, opt_principal_map, opt_report, opt_use_src_user_id, opt_use_threads, opt_workers)
 from mlflow_export_import.common.cli_utils import command, mk_client
 from mlflow_export_import.common.id_map import IdMap
+from mlflow_export_import.common.iterators import MAX_RESULTS, list_if_cheaper
 from mlflow_export_import.common.logging_utils import get_logger
 from mlflow_export_import.common.parallel import map_bounded
 from mlflow_export_import.common.report import Report
 from mlflow_export_import.spark.options import opt_engine, opt_spark_master
 from mlflow_export_import.spark.session import start_engine
 from mlflow_export_import.model.import_model import BaseModelImporter, read_model
+from mlflow_export_import.model.plan import plan_models, read_model_names
 from mlflow_export_import.permissions.mapping import get_principal_map
 
 _SAGEMAKER_NAME = re.compile(r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,56}$")
@@ -53,15 +54,6 @@ def import_models(input_dir, delete_model, import_permissions=False, import_sour
     models_info = _import_models(client, input_dir, model_names, delete_model, importer, model_renames,
                                  verbose, report, workers, id_map, runs)
     return {"duration": round(time.time() - start, 1), "experiments_import": exp_info, "models_import": models_info}
-
-
-def read_model_names(input_dir):
-    path = os.path.join(input_dir, "models", MODELS_FILE)
-    names = io_utils.read_file_mlflow(path).get("models")
-    if not isinstance(names, list):
-        raise MlflowExportImportException(f"Corrupt export file '{path}': 'mlflow.models' must list model names",
-                                          http_status_code=400)
-    return names
 
 
 def _import_experiments(client, input_dir, import_permissions, import_source_tags, use_src_user_id,
@@ -99,6 +91,7 @@ def _import_models(client, input_dir, model_names, delete_model, importer, model
 
     model_names = [n for n in model_names if report.wants_parent("models", "model_versions", "/", n)]
     report.expect("models", len(model_names))
+    missing = destination_models_missing(client, [rename(n, renames, "model") for n in model_names])
 
     def import_one(src_name):
         dst_name = rename(src_name, renames, "model")
@@ -106,7 +99,7 @@ def _import_models(client, input_dir, model_names, delete_model, importer, model
         model_dir = os.path.join(input_dir, "models", src_name)
         model_dct = read_model(model_dir)
         versions = importer.import_versions(dst_name, model_dir, model_dct, run_for, delete_model, report, id_map,
-                                            orphan_experiment=None)
+                                            orphan_experiment=None, known_missing=dst_name in missing)
         if verbose:
             _logger.info(f"Model '{src_name}' -> '{dst_name}': versions {versions}")
         return dst_name
@@ -120,6 +113,13 @@ def _import_models(client, input_dir, model_names, delete_model, importer, model
             report.failed("models", src_name, describe_error(ex))
         _logger.error(f"Model '{src_name}' failed to import: {describe_error(ex)}")
     return {"models": len(model_names), "ok_models": ok, "duration": round(time.time() - start, 1)}
+
+
+def destination_models_missing(client, names):
+    """The names that no destination model has, from one listing when that takes fewer requests than looking the
+    names up one by one; else none (each is then looked up)."""
+    found = list_if_cheaper(client.search_registered_models, len(names), max_results=MAX_RESULTS)
+    return set() if found is None else set(names) - {m.name for m in found}
 
 
 def validate_model_name(model_name):
@@ -158,9 +158,8 @@ def main(input_dir, delete_model, import_permissions, principal_map, experiment_
     with command("import-models", locals(), report_file,
                  dry_run=dry_run, retry_failed=retry_failed) as report:
         if dry_run:
-            from mlflow_export_import import dry_run as plans  # it imports every import module
-            plans.plan_models(mk_client(read_only=True), input_dir, delete_model, experiment_rename_file,
-                              model_rename_file, report)
+            plan_models(mk_client(read_only=True), input_dir, delete_model, experiment_rename_file,
+                        model_rename_file, report)
             return
         start_engine(engine, spark_master)
         import_models(input_dir, delete_model, import_permissions, import_source_tags, use_src_user_id,

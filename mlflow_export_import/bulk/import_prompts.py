@@ -10,11 +10,13 @@ from mlflow_export_import.common.click_options import (
     opt_dry_run, opt_retry_failed,
     bool_option, opt_input_dir, opt_report, opt_use_threads, opt_workers)
 from mlflow_export_import.common.cli_utils import command, mk_client
+from mlflow_export_import.common.io_utils import subdirs
 from mlflow_export_import.common.parallel import map_bounded
 from mlflow_export_import.common.report import Report
 from mlflow_export_import.prompt.export_prompt import (
     KIND, PROMPT_FILE, VERSION_KIND, PromptsUnsupported, check_prompts_supported, record_failure, unsupported_reason)
-from mlflow_export_import.prompt.import_prompt import import_prompt_versions, read_prompt_file
+from mlflow_export_import.prompt.import_prompt import experiment_links, import_prompt_versions, read_prompt_file
+from mlflow_export_import.prompt.plan import plan_prompts
 
 
 def import_prompts(input_dir, delete_prompt=False, use_threads=False, mlflow_client=None, report=None, workers=None):
@@ -33,8 +35,13 @@ def import_prompts(input_dir, delete_prompt=False, use_threads=False, mlflow_cli
     counts = {"total_prompts": unreadable + sum(len(v) for v in by_name.values()), "successful_imports": 0,
               "skipped_imports": 0, "failed_imports": unreadable}
 
+    experiment_ids = {}
+    for versions in by_name.values():  # each experiment the prompts link to looked up once, before they go in parallel
+        experiment_links(client, max(versions, key=lambda v: v["version"]).get("prompt_info") or {}, "",
+                         experiment_ids)
+
     def import_one(name):
-        return import_prompt_versions(client, name, by_name[name], delete_prompt, report)
+        return import_prompt_versions(client, name, by_name[name], delete_prompt, report, experiment_ids)
 
     for name, result, ex in map_bounded(import_one, sorted(by_name), workers):
         if ex is not None:
@@ -80,8 +87,7 @@ def main(input_dir, delete_prompt, use_threads, workers, retry_failed, dry_run, 
     with command("import-prompts", locals(), report_file,
                  dry_run=dry_run, retry_failed=retry_failed) as report:
         if dry_run:
-            from mlflow_export_import import dry_run as plans  # it imports every import module
-            plans.plan_prompts(mk_client(read_only=True), plans.subdirs(input_dir), delete_prompt, report)
+            plan_prompts(mk_client(read_only=True), subdirs(input_dir), delete_prompt, report)
             return
         import_prompts(input_dir, delete_prompt, use_threads, mlflow_client=mk_client(), report=report,
                        workers=workers)

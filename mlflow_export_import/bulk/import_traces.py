@@ -12,8 +12,10 @@ from mlflow_export_import.common.click_options import (
 from mlflow_export_import.common.cli_utils import command, mk_client
 from mlflow_export_import.common.report import Report
 from mlflow_export_import.experiment.import_experiment import destination_experiments, retried
+from mlflow_export_import.experiment.plan import plan_exported_experiments
 from mlflow_export_import.trace.export_trace import KIND
 from mlflow_export_import.trace.import_trace import import_traces_dir
+from mlflow_export_import.trace.plan import plan_traces_dir
 
 
 def import_traces(input_dir, mlflow_client=None, report=None, id_map=None, workers=None):
@@ -42,9 +44,8 @@ def main(input_dir, workers, retry_failed, dry_run, report_file):
     with command("import-traces", locals(), report_file,
                  dry_run=dry_run, retry_failed=retry_failed) as report:
         if dry_run:
-            from mlflow_export_import import dry_run as plans  # it imports every import module
-            plans.plan_exported_experiments(mk_client(read_only=True), input_dir, TRACES_FILE, "traces",
-                                            plans.plan_traces_dir, report)
+            plan_exported_experiments(mk_client(read_only=True), input_dir, TRACES_FILE, "traces",
+                                      plan_traces_dir, report)
             return
         import_traces(input_dir, mlflow_client=mk_client(), report=report, workers=workers)
 

@@ -39,3 +39,16 @@ def record_failure(report, kind, obj_id, ex, unsupported, what):
     else:
         report.failed(kind, obj_id, f"{what}: {describe_error(ex)}")
         _logger.error(f"{what}: {describe_error(ex)}")
+
+
+def earlier_imports(lookup, client, experiment_id):
+    """lookup(client, experiment id) of an experiment that exists; for one the import would create, the same
+    search in the Default experiment only asks whether the server supports it (as the import finds out)."""
+    if experiment_id is None:
+        try:
+            lookup(client, "0")
+        except Exception as ex:
+            if is_unsupported(ex):
+                raise
+        return {}
+    return lookup(client, experiment_id)

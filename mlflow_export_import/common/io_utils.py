@@ -121,3 +121,10 @@ def read_spans_data_file(path):
 def _file_type(path):
     ext = os.path.splitext(path)[1].lower()
     return {".json": "json", ".yaml": "yaml", ".yml": "yaml"}.get(ext, "bytes")
+
+
+def subdirs(input_dir):
+    if not os.path.isdir(input_dir):
+        raise MlflowExportImportException(f"Input directory '{input_dir}' does not exist", http_status_code=404)
+    return [os.path.join(input_dir, d) for d in sorted(os.listdir(input_dir))
+            if os.path.isdir(os.path.join(input_dir, d))]

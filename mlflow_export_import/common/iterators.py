@@ -66,3 +66,16 @@ class SearchTracesIterator(BaseIterator):
         if run_id:
             kwargs["run_id"] = run_id
         super().__init__(client.search_traces, max_results or MAX_RESULTS_MLFLOW3, filter, **kwargs)
+
+
+def list_if_cheaper(search, lookups, **kwargs):
+    """Everything a paged search finds, when that takes fewer requests than the `lookups` one-by-one lookups it
+    stands for; else None (the caller then looks each up). So a listing never costs more than it saves."""
+    items, token = [], None
+    for _ in range(lookups - 1):
+        page = search(page_token=token, **kwargs)
+        items.extend(page)
+        token = getattr(page, "token", None)
+        if not token:
+            return items
+    return None

@@ -111,12 +111,16 @@ def model_aliases(model_dct):
 
 
 def model_exists(client, model_name):
+    return find_registered_model(client, model_name) is not None
+
+
+def find_registered_model(client, model_name):
+    """The destination RegisteredModel of that name, or None."""
     try:
-        client.get_registered_model(model_name)
-        return True
+        return client.get_registered_model(model_name)
     except MlflowException as ex:
         if is_not_found(ex):
-            return False
+            return None
         raise
 
 

@@ -14,6 +14,7 @@ import os
 import re
 
 from mlflow_export_import.client import uris
+from mlflow_export_import.client.scope import scoped_object
 from mlflow_export_import.common import MlflowExportImportException, UsageError
 from mlflow_export_import.common.logging_utils import get_logger
 
@@ -85,20 +86,28 @@ def _stage_of(src_vr):
     return stage if stage and stage.lower() != "none" else None
 
 
+def registry_writer(client):
+    """MLflow's registry client behind `client`, for the writes of an import to a model it made or checked:
+    MlflowClient reads the model (registered-models/get) before each stage, alias, version tag or deletion,
+    only to refuse a prompt, which such a model is not."""
+    return scoped_object(client, client._get_registry_client())
+
+
 def set_stage_and_aliases(client, model_name, version, src_vr):
     """Give the destination version the source version's stage and aliases, as the registry allows."""
     kind = registry_kind(client)
     stage, aliases = _stage_of(src_vr), list(src_vr.get("aliases") or [])
     if kind == UNITY_CATALOG:
         if stage and holds_tags_and_aliases(client):
-            client.set_model_version_tag(model_name, version, STAGE_TAG, stage)
+            registry_writer(client).set_model_version_tag(model_name, version, STAGE_TAG, stage)
         elif stage:
             _not_kept(client, model_name, version, f"stage '{stage}'")
         alias = stage_aliases().get(stage.lower()) if stage else None
         if alias:
             aliases.append(alias)
     elif stage:
-        client.transition_model_version_stage(model_name, version, stage, archive_existing_versions=False)
+        registry_writer(client).transition_model_version_stage(model_name, version, stage,
+                                                               archive_existing_versions=False)
     set_aliases(client, model_name, version, aliases, kind)
 
 
@@ -111,10 +120,10 @@ def set_aliases(client, model_name, version, aliases, kind=None):
         _not_kept(client, model_name, version, f"aliases {', '.join(aliases)}")
         return
     if kind == WORKSPACE:
-        client.set_model_version_tag(model_name, version, ALIASES_TAG, ",".join(aliases))
+        registry_writer(client).set_model_version_tag(model_name, version, ALIASES_TAG, ",".join(aliases))
         return
     for alias in aliases:
-        client.set_registered_model_alias(model_name, alias, version)
+        registry_writer(client).set_registered_model_alias(model_name, alias, version)
 
 
 def stage_unset(client, dst_vr, src_vr):

@@ -25,11 +25,12 @@ from mlflow_export_import.common.report import Report
 from mlflow_export_import.common.source_tags import ExportTags, ImportTags
 from mlflow_export_import.copy import copy_run, copy_utils
 from mlflow_export_import.model.model_utils import (
-    SRC_MODEL_ID_TAG, check_version_source, find_dst_logged_model, logged_model_id_of, resolve_source)
+    SRC_MODEL_ID_TAG, check_version_source, find_dst_logged_model, resolve_source)
+from mlflow_export_import.model.plan import logged_model_id_of
 from mlflow_export_import.model_version.import_model_version import _import_model_version
 from mlflow_export_import.permissions.mapping import get_principal_map
 from mlflow_export_import.permissions.transfer import export_model_permissions, import_model_permissions
-from mlflow_export_import.run.import_run import find_earlier_import
+from mlflow_export_import.run.plan import find_earlier_import
 
 LINEAGE_PREFIXES = ("src_version.", "src_client.", "dst_client.", "src_run.")
 SRC_RUN_LINEAGE_TAGS = ("mlflow.databricks.workspaceURL", "mlflow.databricks.webappURL",

@@ -16,7 +16,8 @@ from mlflow_export_import.common.report import SKIPPED, Report
 from mlflow_export_import.common.source_tags import ImportTags
 from mlflow_export_import.copy import copy_utils
 from mlflow_export_import.run.export_run import download_run_artifacts, run_to_dict
-from mlflow_export_import.run.import_run import MLFLOW_PARENT_RUN_ID, RunImporter, find_earlier_import
+from mlflow_export_import.run.import_run import MLFLOW_PARENT_RUN_ID, RunImporter
+from mlflow_export_import.run.plan import FINISH, SKIP, find_earlier_import, run_action
 
 _logger = get_logger(__name__)
 
@@ -34,7 +35,7 @@ def _copy(src_run_id, dst_experiment_name, src_client=None, dst_client=None, rep
     src_run = get_run(src_client, src_run_id)
     experiment_id = copy_utils.create_experiment(dst_client, dst_experiment_name)
     earlier = find_earlier_import(dst_client, experiment_id, src_run_id)
-    if earlier is not None and earlier.data.tags.get(ImportTags.STATE) == ImportTags.STATE_DONE:
+    if run_action(earlier) == SKIP:
         _logger.info(f"Run '{src_run_id}' was already copied to '{dst_experiment_name}' as run "
                      f"'{earlier.info.run_id}'")
         report.skipped("runs", src_run_id, f"already copied as run '{earlier.info.run_id}'")
@@ -68,10 +69,11 @@ def plan_copy(src_run_id, dst_experiment_name, src_client, dst_client, report):
     get_run(src_client, src_run_id)
     exp = dst_client.get_experiment_by_name(dst_experiment_name)
     earlier = find_earlier_import(dst_client, exp.experiment_id, src_run_id) if exp else None
-    if earlier is not None and earlier.data.tags.get(ImportTags.STATE) == ImportTags.STATE_DONE:
+    action = run_action(earlier)
+    if action == SKIP:
         report.skipped("runs", src_run_id, f"already copied as run '{earlier.info.run_id}'")
     else:
-        verb = "finish the half-copied" if earlier is not None else "copy"
+        verb = "finish the half-copied" if action == FINISH else "copy"
         report.would("runs", src_run_id, f"{verb} run {src_run_id} into experiment '{dst_experiment_name}'")
 
 

@@ -20,11 +20,12 @@ from mlflow_export_import.engine import runs as run_plans
 from mlflow_export_import.engine.lock import Lease, new_owner
 from mlflow_export_import.engine.mlflow3_objects import copy_experiment_objects
 from mlflow_export_import.experiment.export_experiment import experiment_to_dict
-from mlflow_export_import.experiment.import_experiment import (
-    ALREADY_PRESENT, _create_or_update_experiment, check_experiment_importable, imported_runs)
+from mlflow_export_import.experiment.import_experiment import _create_or_update_experiment
+from mlflow_export_import.experiment.plan import ALREADY_PRESENT, EMPTY_DEFAULT, check_experiment_importable
 from mlflow_export_import.experiment.nested_runs_utils import depth_levels
 from mlflow_export_import.run import metric_history
 from mlflow_export_import.run.import_run import MLFLOW_PARENT_RUN_ID
+from mlflow_export_import.run.plan import imported_runs
 
 PAGE = 500
 COPIES = (run_plans.CREATE, run_plans.FINISH)
@@ -88,8 +89,7 @@ class ExperimentCopier:
             return False
         if self.src.search_runs([src_exp.experiment_id], max_results=1, run_view_type=ViewType.ALL):
             return False
-        self.report.skipped("experiments", dst_name, "the empty Default experiment of an open-source server: a "
-                                                     "Databricks workspace has none")
+        self.report.skipped("experiments", dst_name, EMPTY_DEFAULT)
         return True
 
     def _deleted_skip(self, src_exp, dst_name):

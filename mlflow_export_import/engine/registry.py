@@ -10,17 +10,20 @@ from mlflow_export_import.bulk.export_models import _export_models
 from mlflow_export_import.bulk.bulk_utils import get_model_names
 from mlflow_export_import.bulk.export_prompts import export_prompts
 from mlflow_export_import.bulk.import_evaluation_datasets import import_evaluation_datasets
-from mlflow_export_import.bulk.import_models import _import_models, read_model_names
+from mlflow_export_import.bulk.import_models import _import_models
 from mlflow_export_import.bulk.import_prompts import import_prompts
 from mlflow_export_import.bulk.rename_utils import get_renames, rename
 from mlflow_export_import.common import describe_error, model_utils, registry_rules
 from mlflow_export_import.common.iterators import SearchModelVersionsIterator, SearchRegisteredModelsIterator
 from mlflow_export_import.common.report import Report
 from mlflow_export_import.engine.runs import LINEAGE_PREFIX
-from mlflow_export_import.dry_run import plan_datasets, plan_model_versions, plan_prompts, subdirs
-from mlflow_export_import.model.import_model import PLACEHOLDER_TAG, BaseModelImporter, read_model
-from mlflow_export_import.model.model_utils import SRC_VERSION_TAG, imported_versions, search_model_versions
-from mlflow_export_import.common.model_utils import quote
+from mlflow_export_import.common.io_utils import subdirs
+from mlflow_export_import.evaluation_dataset.plan import plan_datasets
+from mlflow_export_import.model.import_model import PLACEHOLDER_TAG, BaseModelImporter
+from mlflow_export_import.model.plan import (
+    SRC_VERSION_TAG, imported_versions, plan_model_versions, read_model, read_model_names)
+from mlflow_export_import.common.model_utils import quote, search_model_versions
+from mlflow_export_import.prompt.plan import plan_prompts
 
 
 def copy_models(src, dst, model_names, report, id_map, workers, model_renames=None, import_source_tags=False,

@@ -1,21 +1,20 @@
 """Import one evaluation dataset (our export or the reference's): the dataset with its tags, linked to the
 destination's experiments of the same names, and its records. A dataset of the same name in the destination
 is completed, not duplicated: records are matched on their inputs, as the server itself does."""
-import json
 import os
 
 import click
 
 from mlflow_export_import.client.client_utils import use_client
-from mlflow_export_import.common import MlflowExportImportException, io_utils
 from mlflow_export_import.common import id_map as id_maps
 from mlflow_export_import.common.click_options import opt_dry_run, bool_option, opt_input_dir, opt_report
 from mlflow_export_import.common.cli_utils import command, mk_client
 from mlflow_export_import.common.report import Report
 from mlflow_export_import.evaluation_dataset.export_evaluation_dataset import (
     DATASET_FILE, KIND, check_datasets_supported, datasets_named, record_failure, store)
+from mlflow_export_import.evaluation_dataset.plan import (
+    dataset_tags, missing_tags, plan_datasets, read_dataset_file, records_to_upsert)
 
-RECORD_FIELDS = ("inputs", "outputs", "expectations", "tags", "source")
 UPSERT_BATCH = 500
 
 
@@ -49,14 +48,6 @@ def import_evaluation_dataset(input_dir, dataset_name=None, delete_dataset=False
     return name, dataset_id
 
 
-def read_dataset_file(path):
-    dct = io_utils.read_file_mlflow(path).get("evaluation_dataset")
-    if not isinstance(dct, dict) or not dct.get("name") or not isinstance(dct.get("records", []), list):
-        raise MlflowExportImportException(f"Corrupt export file '{path}': no evaluation dataset name and records",
-                                          http_status_code=400)
-    return dct
-
-
 def destination_experiment_ids(client, src, id_map, experiment_names, report, name):
     """The destination ids of the dataset's experiments: by the IdMap of this import, else by the exported
     names, else by names given for the source ids. An experiment that is not in the destination is dropped."""
@@ -79,13 +70,12 @@ def destination_experiment_ids(client, src, id_map, experiment_names, report, na
 
 def import_dataset(client, name, src, experiment_ids):
     """Create or complete the dataset. Returns (dataset id, whether anything changed)."""
-    tags = {k: str(v) for k, v in (src.get("tags") or {}).items()}
     existing = datasets_named(client, name)
     if existing:
         dataset, changed = existing[0], False
-        missing_tags = {k: v for k, v in tags.items() if (dataset.tags or {}).get(k) != v}
-        if missing_tags:
-            store(client).set_dataset_tags(dataset.dataset_id, missing_tags)
+        missing = missing_tags(dataset, src)
+        if missing:
+            store(client).set_dataset_tags(dataset.dataset_id, missing)
             changed = True
         linked = set(store(client).get_dataset_experiment_ids(dataset.dataset_id))
         new_links = [x for x in experiment_ids if x not in linked]
@@ -93,42 +83,12 @@ def import_dataset(client, name, src, experiment_ids):
             store(client).add_dataset_to_experiments(dataset.dataset_id, new_links)
             changed = True
     else:
-        dataset = store(client).create_dataset(name=name, tags=tags or None, experiment_ids=experiment_ids)
+        dataset = store(client).create_dataset(name=name, tags=dataset_tags(src) or None, experiment_ids=experiment_ids)
         changed = True
-    records = records_to_upsert(client, dataset.dataset_id, src.get("records") or [])
+    records = records_to_upsert(client, dataset.dataset_id, src.get("records") or [], new_dataset=not existing)
     for i in range(0, len(records), UPSERT_BATCH):
         store(client).upsert_dataset_records(dataset.dataset_id, records[i:i + UPSERT_BATCH])
     return dataset.dataset_id, changed or bool(records)
-
-
-def records_to_upsert(client, dataset_id, src_records):
-    """The source records the destination does not have with the same content."""
-    have = {record_key(r.to_dict()) for r in store(client)._load_dataset_records(dataset_id, max_results=None)[0]}
-    todo, seen = [], set()
-    for src in src_records:
-        record = to_upsert_record(src)
-        key = record_key(record)
-        if key not in have and key not in seen:
-            seen.add(key)
-            todo.append(record)
-    return todo
-
-
-def to_upsert_record(src):
-    """A record as the server's upsert takes it. Old exports call expectations 'targets' and may have no source:
-    the source type is then inferred as MLflow's merge_records does (expectations: HUMAN, else CODE)."""
-    record = {k: src[k] for k in RECORD_FIELDS if src.get(k) is not None}
-    if "expectations" not in record and isinstance(src.get("targets"), dict):
-        record["expectations"] = src["targets"]
-    record.setdefault("inputs", {})
-    if "source" not in record:
-        source_type = "HUMAN" if record.get("expectations") else "CODE"
-        record["source"] = {"source_type": src.get("source_type") or source_type, "source_data": {}}
-    return record
-
-
-def record_key(record):
-    return json.dumps({k: record.get(k) or None for k in RECORD_FIELDS}, sort_keys=True, default=str)
 
 
 @click.command("import-evaluation-dataset")
@@ -142,9 +102,8 @@ def main(input_dir, evaluation_dataset_name, delete_evaluation_dataset, dry_run,
     """Import an evaluation dataset exported by export-evaluation-dataset."""
     with command("import-evaluation-dataset", locals(), report_file, dry_run=dry_run) as report:
         if dry_run:
-            from mlflow_export_import import dry_run as plans  # it imports every import module
-            plans.plan_datasets(mk_client(read_only=True), [input_dir], delete_evaluation_dataset, report,
-                                evaluation_dataset_name)
+            plan_datasets(mk_client(read_only=True), [input_dir], delete_evaluation_dataset, report,
+                          evaluation_dataset_name)
             return
         import_evaluation_dataset(input_dir, evaluation_dataset_name, delete_evaluation_dataset,
                                   mlflow_client=mk_client(), report=report)

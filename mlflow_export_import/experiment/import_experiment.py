@@ -4,12 +4,10 @@ import already finished are skipped; one it left half-done is finished."""
 import os
 
 import click
-from mlflow.entities import ViewType
+from mlflow.exceptions import MlflowException
 
-from mlflow_export_import.client import uris
 from mlflow_export_import.client.client_utils import use_client
-from mlflow_export_import.common import MlflowExportImportException, describe_error, io_utils
-from mlflow_export_import.common.io_utils import redact_uri
+from mlflow_export_import.common import MlflowExportImportException, describe_error
 from mlflow_export_import.common import id_map as id_maps
 from mlflow_export_import.common.click_options import (
     opt_dry_run, opt_retry_failed,
@@ -17,49 +15,46 @@ from mlflow_export_import.common.click_options import (
     opt_principal_map, opt_report, opt_use_src_user_id, opt_workers)
 from mlflow_export_import.common.cli_utils import command, mk_client
 from mlflow_export_import.common.id_map import IdMap
-from mlflow_export_import.common.iterators import SearchRunsIterator
 from mlflow_export_import.common.logging_utils import get_logger
 from mlflow_export_import.common import mlflow_utils
 from mlflow_export_import.common.mlflow_utils import set_experiment
 from mlflow_export_import.common.parallel import map_bounded
 from mlflow_export_import.common.report import Report
 from mlflow_export_import.common.source_tags import (
-    ExportTags, ImportTags, fmt_timestamps, mk_source_tags_mlflow_tag, set_source_tags_for_field)
-from mlflow_export_import.experiment.export_experiment import EXPERIMENT_FILE
+    ExportTags, fmt_timestamps, mk_source_tags_mlflow_tag, set_source_tags_for_field)
+from mlflow_export_import.experiment.plan import (
+    ALREADY_PRESENT, EMPTY_DEFAULT, _is_empty_default_into_workspace, check_experiment_importable, plan_experiment,
+    read_experiment, run_dirs_of)
 from mlflow_export_import.experiment.nested_runs_utils import MLFLOW_PARENT_RUN_ID, depth_levels
 from mlflow_export_import.logged_model.import_logged_model import import_logged_models_dir, link_runs_to_models
 from mlflow_export_import.permissions.mapping import get_principal_map
 from mlflow_export_import.permissions.transfer import import_experiment_permissions
-from mlflow_export_import.run.export_run import RUN_FILE
-from mlflow_export_import.run.import_run import RunImporter, is_deleted, is_finished, read_run
+from mlflow_export_import.run.import_run import RunImporter
+from mlflow_export_import.run.plan import SKIP, imported_runs, is_deleted, read_run, run_action
 from mlflow_export_import.trace.import_trace import import_traces_dir
 
 ALREADY_IMPORTED, COPIED, RETRY_LEFT_OUT = "already imported", "copied", "not in the --retry-failed list"
-ALREADY_PRESENT = "already present (its runs, logged models and traces are counted on their own)"
 
 _logger = get_logger(__name__)
 
 
 def import_experiment(experiment_name, input_dir, import_source_tags=False, import_permissions=False,
                       use_src_user_id=True, dst_notebook_dir=None, mlflow_client=None, report=None, workers=None,
-                      id_map=None, principal_map=None):
+                      id_map=None, principal_map=None, dst_experiments=None):
     """Returns {source run id: destination RunInfo} for every run now in the destination. The runs, logged
     models and traces imported are recorded in id_map when one is given. With import_permissions, the
     experiment's exported Databricks permissions are granted (principals renamed by principal_map: a dict or a
-    file of 'old,new' lines); with dst_notebook_dir, the runs' exported notebooks go into that workspace folder."""
+    file of 'old,new' lines); with dst_notebook_dir, the runs' exported notebooks go into that workspace folder.
+    dst_experiments: {name: Experiment} of a listing of the destination made by the caller (None: look it up)."""
     client = use_client(mlflow_client)
     report = report if report is not None else Report()
-    mlflow_attr = io_utils.read_file_mlflow(os.path.join(input_dir, EXPERIMENT_FILE))
-    if not isinstance(mlflow_attr.get("experiment"), dict):
-        raise MlflowExportImportException(
-            f"Corrupt export file '{os.path.join(input_dir, EXPERIMENT_FILE)}': no 'mlflow.experiment' object",
-            http_status_code=400)
+    mlflow_attr = read_experiment(input_dir)
     src_exp = mlflow_attr["experiment"]
     if _is_empty_default_into_workspace(client, experiment_name, src_exp, input_dir, mlflow_attr.get("runs")):
-        report.skipped("experiments", experiment_name, "the empty Default experiment of an open-source server: a "
-                                                       "Databricks workspace has none")
+        report.skipped("experiments", experiment_name, EMPTY_DEFAULT)
         return {}
-    experiment_id, created = _create_or_update_experiment(client, experiment_name, src_exp, import_source_tags)
+    experiment_id, created = _create_or_update_experiment(client, experiment_name, src_exp, import_source_tags,
+                                                          dst_experiments)
     if id_map is not None and src_exp.get("experiment_id") is not None:
         id_map.put(id_maps.EXPERIMENTS, str(src_exp["experiment_id"]), experiment_id)
     run_dirs = run_dirs_of(input_dir, mlflow_attr.get("runs"))
@@ -71,8 +66,9 @@ def import_experiment(experiment_name, input_dir, import_source_tags=False, impo
     run_info_map = _import_runs(client, importer, experiment_id, experiment_name, run_dirs, report, workers,
                                 wanted, new_experiment=created,
                                 experiment_deleted=src_exp.get("lifecycle_stage") == "deleted")
+    # in an experiment this import created, every run is new: its RunInfo is what the import left
     _import_mlflow3_objects(client, experiment_id, input_dir, run_dirs, run_info_map, report, workers, id_map,
-                            wanted)
+                            wanted, new_runs={i.run_id: i for i in run_info_map.values()} if created else None)
     if import_permissions:
         import_experiment_permissions(client, experiment_id, experiment_name, mlflow_attr.get("permissions"),
                                       get_principal_map(principal_map), report)
@@ -85,21 +81,11 @@ def import_experiment(experiment_name, input_dir, import_source_tags=False, impo
     return run_info_map
 
 
-def _is_empty_default_into_workspace(client, experiment_name, src_exp, input_dir, runs):
-    """Open-source servers always have an experiment 'Default' (id 0); a workspace has none and takes only path
-    names. An empty one has nothing to copy; a Default with runs must be mapped to a path (and fails if not)."""
-    if experiment_name != "Default" or str(src_exp.get("experiment_id")) != "0":
-        return False
-    if not uris.parse(client.tracking_uri).is_databricks:
-        return False
-    return not run_dirs_of(input_dir, runs) and not any(
-        os.path.isdir(os.path.join(input_dir, d)) for d in ("logged_models", "traces"))
-
-
 def _import_mlflow3_objects(client, experiment_id, input_dir, run_dirs, run_info_map, report, workers, id_map,
-                            wanted):
+                            wanted, new_runs=None):
     """Logged models (linked to the imported runs as source, inputs and outputs), then traces (linked to their
-    imported runs). wanted(kind, id), when given, says which objects to import (--retry-failed)."""
+    imported runs). wanted(kind, id), when given, says which objects to import (--retry-failed). new_runs:
+    {destination run id: RunInfo} of the runs this import created, which need not be read again."""
     id_map = id_map if id_map is not None else IdMap()
     run_id_map = {src: info.run_id for src, info in run_info_map.items()}
     for src, dst in run_id_map.items():
@@ -107,9 +93,9 @@ def _import_mlflow3_objects(client, experiment_id, input_dir, run_dirs, run_info
     models_dir = os.path.join(input_dir, "logged_models")
     if os.path.isdir(models_dir):
         import_logged_models_dir(client, models_dir, experiment_id, run_id_map, report, id_map, workers=workers,
-                                 model_ids=retried(models_dir, "logged_models", wanted))
+                                 model_ids=retried(models_dir, "logged_models", wanted), new_runs=new_runs)
     link_runs_to_models(client, {src: run_dirs[src] for src in run_id_map}, run_id_map,
-                        id_map.items(id_maps.LOGGED_MODELS), report)
+                        id_map.items(id_maps.LOGGED_MODELS), report, new_runs)
     traces_dir = os.path.join(input_dir, "traces")
     if os.path.isdir(traces_dir):
         import_traces_dir(client, traces_dir, experiment_id, run_id_map, report, id_map, workers,
@@ -124,8 +110,8 @@ def retried(input_dir, kind, wanted, ids=None):
     return [i for i in (ids if ids is not None else sorted(os.listdir(input_dir))) if wanted(kind, i)]
 
 
-def _create_or_update_experiment(client, name, src_exp, import_source_tags):
-    """Returns (experiment id, whether it was created)."""
+def _create_or_update_experiment(client, name, src_exp, import_source_tags, dst_experiments=None):
+    """Returns (experiment id, whether it was created). dst_experiments: as for import_experiment."""
     tags = dict(src_exp.get("tags") or {})
     if import_source_tags:
         tags.update(mk_source_tags_mlflow_tag(tags))
@@ -134,51 +120,20 @@ def _create_or_update_experiment(client, name, src_exp, import_source_tags):
         for key in ("creation_time", "last_update_time"):
             fmt_timestamps(key, src_exp, tags)
         tags = {k: v for k, v in tags.items() if not k.startswith(f"{ExportTags.PREFIX_FIELD}.tags")}
-    exp = check_experiment_importable(client, name, src_exp)
+    exp = check_experiment_importable(client, name, src_exp, dst_experiments)
     if exp is None:
-        return mlflow_utils.create_experiment(client, name, tags), True
+        try:
+            return mlflow_utils.create_experiment(client, name, tags), True
+        except MlflowException as ex:
+            if ex.error_code != "RESOURCE_ALREADY_EXISTS":
+                raise
+            exp = check_experiment_importable(client, name, src_exp)  # created since it was looked up
     if exp.lifecycle_stage == "deleted":
         client.restore_experiment(exp.experiment_id)  # resuming the import of a deleted experiment
     for key, value in tags.items():
         if exp.tags.get(key) != value:
             client.set_experiment_tag(exp.experiment_id, key, value)
     return exp.experiment_id, False
-
-
-def check_experiment_importable(client, name, src_exp):
-    """The destination experiment of that name (None if there is none), unless it cannot take the import: a
-    deleted experiment is only resumed by the import of a deleted one."""
-    exp = client.get_experiment_by_name(name)
-    if exp is not None and exp.lifecycle_stage == "deleted" and src_exp.get("lifecycle_stage") != "deleted":
-        raise MlflowExportImportException(
-            f"Experiment '{name}' exists in {redact_uri(client.tracking_uri)} but is deleted: restore it or delete "
-            "it permanently first", http_status_code=400)
-    return exp
-
-
-def run_dirs_of(input_dir, run_ids):
-    """{source run id: run dir}: runs/<id>/ (current layout) or <id>/ (exports before 2025-10)."""
-    if run_ids is None:
-        runs_root = os.path.join(input_dir, "runs")
-        root = runs_root if os.path.isdir(runs_root) else input_dir
-        run_ids = [d for d in sorted(os.listdir(root)) if os.path.exists(os.path.join(root, d, RUN_FILE))]
-    dirs = {}
-    for run_id in run_ids:
-        new_layout = os.path.join(input_dir, "runs", run_id)
-        dirs[run_id] = new_layout if os.path.isdir(new_layout) else os.path.join(input_dir, run_id)
-    return dirs
-
-
-def imported_runs(client, experiment_id):
-    """{source run id: destination Run} of the runs earlier imports made in this experiment."""
-    runs = SearchRunsIterator(client, experiment_id, filter=f"tags.`{ImportTags.SRC_RUN_ID}` LIKE '%'",
-                              view_type=ViewType.ALL)
-    found = {}
-    for run in runs:
-        src_id = run.data.tags[ImportTags.SRC_RUN_ID]
-        if src_id not in found or run.data.tags.get(ImportTags.STATE) == ImportTags.STATE_DONE:
-            found[src_id] = run
-    return found
 
 
 def destination_experiments(client, experiments, id_map, report):
@@ -220,7 +175,7 @@ def _import_runs(client, importer, experiment_id, experiment_name, run_dirs, rep
 
     def import_one(src_id):
         earlier = existing.get(src_id)
-        if is_finished(earlier, src_id in deleted):
+        if run_action(earlier, src_id in deleted) == SKIP:
             return earlier.info, (RETRY_LEFT_OUT if wanted and not wanted("runs", src_id) else ALREADY_IMPORTED)
         if wanted and not wanted("runs", src_id):
             return None, RETRY_LEFT_OUT
@@ -272,8 +227,7 @@ def main(experiment_name, input_dir, import_permissions, principal_map, import_s
     with command("import-experiment", locals(), report_file,
                  dry_run=dry_run, retry_failed=retry_failed) as report:
         if dry_run:
-            from mlflow_export_import import dry_run as plans  # it imports every import module
-            plans.plan_experiment(mk_client(read_only=True), experiment_name, input_dir, report)
+            plan_experiment(mk_client(read_only=True), experiment_name, input_dir, report)
             return
         import_experiment(experiment_name, input_dir, import_source_tags, import_permissions, use_src_user_id,
                           dst_notebook_dir, mlflow_client=mk_client(), report=report, workers=workers,

@@ -12,13 +12,12 @@ import threading
 from contextlib import contextmanager
 
 import click
-from mlflow.entities import LoggedModelInput, LoggedModelOutput, LoggedModelStatus, Metric
+from mlflow.entities import LoggedModelInput, LoggedModelOutput, LoggedModelStatus, Metric, Run, RunData
 
 from mlflow_export_import.client.client_utils import use_client
-from mlflow_export_import.common import MlflowExportImportException, describe_error, io_utils
+from mlflow_export_import.common import MlflowExportImportException, describe_error
 from mlflow_export_import.common import id_map as id_maps
-from mlflow_export_import.common import capabilities
-from mlflow_export_import.common.capabilities import unsupported_reason
+from mlflow_export_import.common.artifact_upload import find_mlmodel_files, log_artifacts_to
 from mlflow_export_import.common.click_options import (
     opt_dry_run,
     bool_option, opt_experiment_name, opt_input_dir, opt_report)
@@ -27,11 +26,12 @@ from mlflow_export_import.common.logging_utils import get_logger
 from mlflow_export_import.common.mlflow_utils import set_experiment
 from mlflow_export_import.common.parallel import map_bounded
 from mlflow_export_import.common.report import Report
-from mlflow_export_import.common.source_tags import ExportTags
 from mlflow_export_import.logged_model.export_logged_model import KIND, LOGGED_MODEL_FILE
-from mlflow_export_import.run.import_run import find_mlmodel_files, log_artifacts_to, read_run
+from mlflow_export_import.logged_model.plan import (
+    REPLACE, SKIP, SRC_MODEL_ID_TAG, imported_logged_models, model_action, plan_logged_model, read_logged_model,
+    record_failure)
+from mlflow_export_import.run.plan import read_run
 
-SRC_MODEL_ID_TAG = f"{ExportTags.PREFIX_ROOT}.import.src_model_id"
 SERVER_SET_TAGS = ("mlflow.modelVersions",)  # set by the registry when versions point at the model
 
 _logger = get_logger(__name__)
@@ -65,38 +65,15 @@ def import_logged_model(input_dir, experiment_name, run_id=None, mlmodel_fix=Tru
         return None
 
 
-def record_failure(client, report, input_dir, ex):
-    capabilities.record_failure(report, KIND, input_dir, ex, unsupported_reason(client),
-                                f"Logged model in '{input_dir}' failed to import")
-
-
-def read_logged_model(input_dir):
-    path = os.path.join(input_dir, LOGGED_MODEL_FILE)
-    dct = io_utils.read_file_mlflow(path)
-    if not dct.get("model_id") or not dct.get("name"):
-        raise MlflowExportImportException(f"Corrupt export file '{path}': no model_id or name", http_status_code=400)
-    return dct
-
-
-def imported_logged_models(client, experiment_id):
-    """{source model id: destination LoggedModel} of the models earlier imports made in this experiment."""
-    found, token = {}, None
-    while True:
-        page = client.search_logged_models(experiment_ids=[experiment_id], page_token=token, max_results=100,
-                                           filter_string=f"tags.`{SRC_MODEL_ID_TAG}` LIKE '%'")
-        for lm in page:
-            found[lm.tags[SRC_MODEL_ID_TAG]] = lm
-        token = page.token
-        if not token:
-            return found
-
-
 class LoggedModelImporter:
-    def __init__(self, client, mlmodel_fix=True, report=None, id_map=None):
+    def __init__(self, client, mlmodel_fix=True, report=None, id_map=None, new_runs=None):
+        """new_runs: {destination run id: RunInfo} of runs this import created, not read again (see
+        while_active)."""
         self.client = client
         self.mlmodel_fix = mlmodel_fix
         self.report = report if report is not None else Report()
         self.id_map = id_map
+        self.new_runs = new_runs or {}
 
     def import_model(self, experiment_id, input_dir, run_id_map, existing=None):
         """Returns the destination LoggedModel. `existing`: imported_logged_models() of the experiment, when
@@ -106,11 +83,12 @@ class LoggedModelImporter:
         if existing is None:
             existing = imported_logged_models(self.client, experiment_id)
         earlier = existing.get(src_id)
-        if earlier is not None and is_complete(earlier, dct):
+        action = model_action(earlier, dct)
+        if action == SKIP:
             self._remember(src_id, earlier.model_id)
             self.report.skipped(KIND, src_id, "already imported")
             return earlier
-        if earlier is not None:  # left half-done by an interrupted import
+        if action == REPLACE:  # left half-done by an interrupted import
             self.client.delete_logged_model(earlier.model_id)
         dst_run_id = run_id_map.get(dct.get("source_run_id"))
         logged_model = self.client.create_logged_model(
@@ -152,7 +130,7 @@ class LoggedModelImporter:
                 dataset_name=m.get("dataset_name"), dataset_digest=m.get("dataset_digest"), run_id=dst_run_id))
         for run_id, points in by_run.items():
             points = _as_run_has_them(self.client, run_id, points)
-            with while_active(self.client, run_id):
+            with while_active(self.client, run_id, self.new_runs.get(run_id)):
                 for i in range(0, len(points), 1000):
                     self.client.log_batch(run_id, metrics=points[i:i + 1000], synchronous=True)
         if lost:
@@ -197,10 +175,6 @@ def _as_run_has_them(client, run_id, points):
             if p.value == 0.0 and (p.key, p.step, p.timestamp) in nan_at else p for p in points]
 
 
-def is_complete(logged_model, dct):
-    return getattr(logged_model.status, "value", str(logged_model.status)) == (dct.get("status") or "READY")
-
-
 def _fix_mlmodel(path, src_id, model_id, dst_run_id):
     with open(path, encoding="utf-8") as f:
         text = f.read()
@@ -213,10 +187,11 @@ def _fix_mlmodel(path, src_id, model_id, dst_run_id):
             f.write(fixed)
 
 
-def link_models(client, run_id, input_model_ids, output_models):
+def link_models(client, run_id, input_model_ids, output_models, new_run=None):
     """Link logged models to a run as inputs ([model id]) and outputs ([(model id, step)]), skipping links the
-    run already has (the server refuses duplicates). Never changes the run's status or end time."""
-    with while_active(client, run_id) as run:
+    run already has (the server refuses duplicates). Never changes the run's status or end time. new_run: the
+    RunInfo of a run this import created (see while_active)."""
+    with while_active(client, run_id, new_run) as run:
         return _link_models(client, run, input_model_ids, output_models)
 
 
@@ -234,8 +209,9 @@ def _link_models(client, run, input_model_ids, output_models):
 
 
 def import_logged_models_dir(client, input_dir, experiment_id, run_id_map, report, id_map=None, mlmodel_fix=True,
-                             workers=None, model_ids=None):
-    """Import the models exported in input_dir/<model id>/ (all, or model_ids) into the experiment."""
+                             workers=None, model_ids=None, new_runs=None):
+    """Import the models exported in input_dir/<model id>/ (all, or model_ids) into the experiment. new_runs: as
+    for LoggedModelImporter."""
     if model_ids is None:
         model_ids = sorted(d for d in os.listdir(input_dir)
                            if os.path.exists(os.path.join(input_dir, d, LOGGED_MODEL_FILE)))
@@ -244,7 +220,7 @@ def import_logged_models_dir(client, input_dir, experiment_id, run_id_map, repor
     except Exception as ex:
         record_failure(client, report, f"experiment {experiment_id}", ex)
         return
-    importer = LoggedModelImporter(client, mlmodel_fix, report, id_map)
+    importer = LoggedModelImporter(client, mlmodel_fix, report, id_map, new_runs)
 
     def import_one(model_id):
         return importer.import_model(experiment_id, os.path.join(input_dir, model_id), run_id_map, existing)
@@ -255,13 +231,14 @@ def import_logged_models_dir(client, input_dir, experiment_id, run_id_map, repor
 
 
 @contextmanager
-def while_active(client, run_id):
+def while_active(client, run_id, new_run=None):
     """Yields the run, restored for the duration if it is deleted (a deleted run takes no writes). One writer
-    per run at a time, so that parallel model imports do not delete it under each other."""
+    per run at a time, so that parallel model imports do not delete it under each other. new_run: the RunInfo
+    of a run this import created, as the import left it: it is not read, and has no logged model links yet."""
     with _locks_lock:
         lock = _run_locks.setdefault(run_id, threading.Lock())
     with lock:
-        run = client.get_run(run_id)
+        run = Run(new_run, RunData()) if new_run is not None else client.get_run(run_id)
         deleted = run.info.lifecycle_stage == "deleted"
         if deleted:
             client.restore_run(run_id)
@@ -272,8 +249,10 @@ def while_active(client, run_id):
                 client.delete_run(run_id)
 
 
-def link_runs_to_models(client, run_dirs, run_id_map, model_id_map, report):
-    """Give each imported run the model inputs and outputs of its source run. run_dirs: {src run id: run dir}."""
+def link_runs_to_models(client, run_dirs, run_id_map, model_id_map, report, new_runs=None):
+    """Give each imported run the model inputs and outputs of its source run. run_dirs: {src run id: run dir};
+    new_runs: {destination run id: RunInfo} of the runs this import created (not read again)."""
+    new_runs = new_runs or {}
     for src_run_id, run_dir in run_dirs.items():
         try:
             run_dct = read_run(run_dir)
@@ -285,7 +264,8 @@ def link_runs_to_models(client, run_dirs, run_id_map, model_id_map, report):
                             "which were not imported")
             if len(missing) < len(inputs) + len(outputs):
                 link_models(client, run_id_map[src_run_id], [model_id_map[m] for m in inputs if m in model_id_map],
-                            [(model_id_map[m], step) for m, step in outputs if m in model_id_map])
+                            [(model_id_map[m], step) for m, step in outputs if m in model_id_map],
+                            new_runs.get(run_id_map[src_run_id]))
         except Exception as ex:
             report.failed("runs", src_run_id, f"Run could not be linked to its logged models: {describe_error(ex)}")
 
@@ -300,8 +280,7 @@ def main(input_dir, experiment_name, mlmodel_fix, dry_run, report_file):
     """Import an MLflow 3 logged model exported by export-logged-model."""
     with command("import-logged-model", locals(), report_file, dry_run=dry_run) as report:
         if dry_run:
-            from mlflow_export_import import dry_run as plans  # it imports every import module
-            plans.plan_logged_model(mk_client(read_only=True), input_dir, experiment_name, report)
+            plan_logged_model(mk_client(read_only=True), input_dir, experiment_name, report)
             return
         client = mk_client()
         logged_model = import_logged_model(input_dir, experiment_name, mlmodel_fix=mlmodel_fix, mlflow_client=client,

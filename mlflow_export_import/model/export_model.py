@@ -16,7 +16,7 @@ from mlflow_export_import.common.logging_utils import get_logger
 from mlflow_export_import.common.report import Report
 from mlflow_export_import.common.utils import string_to_list
 from mlflow_export_import.logged_model.export_logged_model import export_logged_model_entity
-from mlflow_export_import.model.model_utils import logged_model_id_of
+from mlflow_export_import.model.plan import logged_model_id_of
 from mlflow_export_import.model_version.export_model_version import get_run_or_none
 from mlflow_export_import.permissions.transfer import export_model_permissions
 from mlflow_export_import.run.export_run import export_run_entity

@@ -8,10 +8,8 @@ it (versions already imported are skipped); otherwise it is refused unless delet
 import os
 
 import click
-from mlflow.exceptions import MlflowException
-
 from mlflow_export_import.client.client_utils import use_client
-from mlflow_export_import.common import MlflowExportImportException, describe_error, io_utils
+from mlflow_export_import.common import MlflowExportImportException, describe_error
 from mlflow_export_import.common import model_utils, registry_rules
 from mlflow_export_import.common.click_options import (
     opt_dry_run,
@@ -21,25 +19,23 @@ from mlflow_export_import.common.cli_utils import command, mk_client
 from mlflow_export_import.common.logging_utils import get_logger
 from mlflow_export_import.common.mlflow_utils import set_experiment
 from mlflow_export_import.common.report import Report
-from mlflow_export_import.common.source_tags import ExportTags, ImportTags
+from mlflow_export_import.common.source_tags import ExportTags
 from mlflow_export_import.model import model_utils as version_sources
-from mlflow_export_import.model.model_utils import (
-    check_version_source, import_version_logged_models, imported_versions, logged_model_id_of, resolve_source,
-    src_version_key)
+from mlflow_export_import.model.model_utils import check_version_source, import_version_logged_models, resolve_source
 from mlflow_export_import.model_version.import_model_version import (
     _import_model_version, set_stage_and_aliases, with_src_version_tag)
 from mlflow_export_import.common.id_map import IdMap
-from mlflow_export_import.experiment.import_experiment import imported_runs
 from mlflow_export_import.permissions.mapping import get_principal_map
 from mlflow_export_import.permissions.transfer import import_model_permissions
-from mlflow_export_import.run.import_run import RunImporter, read_run
+from mlflow_export_import.model.plan import (
+    CREATE, MODEL_PRESENT, SET_STAGE, SRC_MODEL_TAG, SRC_VERSION_TAG, check_importable, check_not_a_prompt,
+    imported_versions, logged_model_id_of, plan_model, read_model, src_version_key, version_action)
+from mlflow_export_import.run.import_run import RunImporter
+from mlflow_export_import.run.plan import SKIP, imported_runs, read_run, run_action
 
-SRC_MODEL_TAG = f"{ExportTags.PREFIX_ROOT}.import.src_model"
-MODEL_FILE = "model.json"
 VERSION_MODELS_DIR = "version_models"
 REGISTRY_COPY_TAG = f"{ExportTags.PREFIX_ROOT}.import.registry_copy_of"
 PLACEHOLDER_TAG = f"{ExportTags.PREFIX_ROOT}.import.placeholder"
-MODEL_PRESENT = "already present (its versions are counted on their own)"
 
 _logger = get_logger(__name__)
 
@@ -61,21 +57,6 @@ def import_model(model_name, experiment_name, input_dir, delete_model=False, imp
     return importer.import_model(model_name, input_dir, experiment_name, delete_model, verbose, report, id_map)
 
 
-def read_model(input_dir):
-    """The exported registered model dict, its versions in numeric order (old exports: latest_versions)."""
-    path = os.path.join(input_dir, MODEL_FILE)
-    dct = io_utils.read_file_mlflow(path).get("registered_model")
-    if not isinstance(dct, dict) or not dct.get("name"):
-        raise MlflowExportImportException(f"Corrupt export file '{path}': no 'mlflow.registered_model' with a name",
-                                          http_status_code=400)
-    versions = dct.get("versions", dct.get("latest_versions")) or []
-    if not all(isinstance(v, dict) and str(v.get("version", "")).isdigit() and "source" in v for v in versions):
-        raise MlflowExportImportException(f"Corrupt export file '{path}': every version needs a number and a source",
-                                          http_status_code=400)
-    dct["versions"] = sorted(versions, key=lambda v: int(v["version"]))
-    return dct
-
-
 class BaseModelImporter:
     def __init__(self, mlflow_client=None, import_permissions=False, import_source_tags=False,
                  await_creation_for=None, principal_map=None):
@@ -90,13 +71,16 @@ class BaseModelImporter:
         return model_dct
 
     def import_versions(self, model_name, input_dir, model_dct, run_for, delete_model, report, id_map=None,
-                        orphan_experiment=None):
-        """Create (or resume) the model and its versions. run_for(src_run_id) -> destination RunInfo or None."""
-        created = prepare_model(self.client, model_name, model_dct, delete_model)
+                        orphan_experiment=None, known_missing=False):
+        """Create (or resume) the model and its versions. run_for(src_run_id) -> destination RunInfo or None.
+        known_missing: a listing of the destination just showed no model of that name."""
+        created = prepare_model(self.client, model_name, model_dct, delete_model, known_missing)
         try:
             versions = VersionsImporter(self.client, model_name, input_dir, model_dct, run_for, self.import_source_tags,
-                                        report, id_map, orphan_experiment).run()
-            set_model_aliases(self.client, model_name, model_dct, versions)
+                                        report, id_map, orphan_experiment, new_model=created).run()
+            set_model_aliases(self.client, model_name, model_dct, versions,
+                              current={} if created and not _aliases_set_with_versions(self.client, model_dct)
+                              else None)
         except Exception as ex:
             if created:
                 model_utils.delete_model_quietly(self.client, model_name)
@@ -158,7 +142,7 @@ class ModelImporter(BaseModelImporter):
             if not src_run_id or not os.path.exists(os.path.join(run_dir, "run.json")):
                 continue
             earlier = existing.get(src_run_id)
-            if earlier is not None and earlier.data.tags.get(ImportTags.STATE) == ImportTags.STATE_DONE:
+            if run_action(earlier) == SKIP:
                 runs[src_run_id] = earlier.info
                 report.skipped("runs", src_run_id, "already imported")
                 continue
@@ -197,64 +181,46 @@ class BulkModelImporter(BaseModelImporter):
         return super().import_version(model_name, src_vr, dst_run_id, id_map)
 
 
-def check_importable(client, model_name, model_dct, delete_model):
-    """A destination model that exists must be ours to resume or be replaced (delete_model)."""
-    if str(_raw_tags(model_dct).get(model_utils.PROMPT_TAG, "")).lower() == "true":
-        raise MlflowExportImportException(f"Registered model '{model_dct['name']}' is a prompt: import it with the "
-                                          "prompt commands", http_status_code=400)
-    if delete_model or not model_utils.model_exists(client, model_name):
-        return
-    if client.get_registered_model(model_name).tags.get(SRC_MODEL_TAG) != model_dct["name"]:
-        raise MlflowExportImportException(
-            f"Registered model '{model_name}' already exists in {client.tracking_uri} and was not made by an import "
-            f"of '{model_dct['name']}': use --delete-model to replace it", http_status_code=409)
-
-
-def check_same_source(client, dst_vr, src_vr, model_name):
-    """A version found by its lineage key ('<model>/<version>') must have been made from the same source run: two
-    source servers can each have a version 1 of a model of the same name."""
-    if not dst_vr.run_id or not src_vr.get("run_id"):
-        return
-    try:
-        made_from = client.get_run(dst_vr.run_id).data.tags.get(ImportTags.SRC_RUN_ID)
-    except MlflowException:
-        return
-    if made_from and made_from != src_vr["run_id"]:
-        raise MlflowExportImportException(
-            f"Version {dst_vr.version} of registered model '{model_name}' was imported from another source (run "
-            f"'{made_from}', not '{src_vr['run_id']}'): import this export into another model name "
-            "(--model-rename-file, --model) or replace the model (--delete-model)", http_status_code=409)
-
-
-def _raw_tags(model_dct):
-    tags = model_dct.get("tags") or []
-    return tags if isinstance(tags, dict) else {t["key"]: t["value"] for t in tags}
-
-
-def prepare_model(client, model_name, model_dct, delete_model):
-    """Delete (delete_model) or check the destination model, then create it if missing. True if created."""
+def prepare_model(client, model_name, model_dct, delete_model, known_missing=False):
+    """Delete (delete_model) or check the destination model, then create it if missing. True if created.
+    known_missing: a listing showed no model of that name, so there is nothing to check unless creating it
+    finds one after all (made since, or a prompt, which listings leave out)."""
     if delete_model:
         model_utils.delete_model(client, model_name)
-    else:
-        check_importable(client, model_name, model_dct, delete_model)
+    elif known_missing:
+        check_not_a_prompt(model_dct)
+    elif check_importable(client, model_name, model_dct, delete_model) is not None:
+        return False  # an earlier import's: a re-run sends no create to be refused
     tags = {**model_utils.model_tags(model_dct), SRC_MODEL_TAG: model_dct["name"]}
-    return model_utils.create_model(client, model_name, {"tags": tags, "description": model_dct.get("description")})
+    created = model_utils.create_model(client, model_name, {"tags": tags, "description": model_dct.get("description")})
+    if not created and known_missing and not delete_model:
+        check_importable(client, model_name, model_dct, delete_model)
+    return created
 
 
-def set_model_aliases(client, model_name, model_dct, versions):
+def set_model_aliases(client, model_name, model_dct, versions, current=None):
     """The model's alias list (export-format: [{alias, version}]) mapped to the destination versions, as the
-    destination registry allows (common/registry_rules.py)."""
+    destination registry allows (common/registry_rules.py). current: the model's {alias: version} when the
+    caller knows them (None: read)."""
     by_version = {}
     for alias, src_version in model_utils.model_aliases(model_dct).items():
         dst_version = versions.get(str(src_version))
         if dst_version:
             by_version.setdefault(dst_version, []).append(alias)
-    current = _current_aliases(client, model_name) if by_version else {}
+    if current is None:
+        current = _current_aliases(client, model_name) if by_version else {}
     for dst_version, aliases in by_version.items():
-        # a re-run (or a sync) sets only the aliases that moved: each set costs MLflow's client two requests
+        # a re-run (or a sync) sets only the aliases that moved
         aliases = [a for a in aliases if current.get(a) != str(dst_version)]
         if aliases:
             registry_rules.set_aliases(client, model_name, dst_version, aliases)
+
+
+def _aliases_set_with_versions(client, model_dct):
+    """Whether importing the versions sets aliases too (versions exported with theirs, or Unity Catalog's aliases
+    for stages): a model created by this import then has more than none."""
+    return registry_rules.registry_kind(client) == registry_rules.UNITY_CATALOG or \
+        any(v.get("aliases") for v in model_dct["versions"])
 
 
 def _current_aliases(client, model_name):
@@ -272,7 +238,8 @@ class VersionsImporter:
     """The versions of one model, in numeric order, numbered as in the source when possible."""
 
     def __init__(self, client, model_name, input_dir, model_dct, run_for, import_source_tags, report, id_map,
-                 orphan_experiment):
+                 orphan_experiment, new_model=False):
+        """new_model: the model was created by this import, so it has no versions yet (nothing to search)."""
         self.client = client
         self.model_name = model_name
         self.input_dir = input_dir
@@ -282,11 +249,13 @@ class VersionsImporter:
         self.report = report
         self.id_map = id_map
         self.orphan_experiment = orphan_experiment
-        self.existing = imported_versions(client, model_name)
-        versions = model_utils.search_model_versions(client, f"name='{model_utils.quote(model_name)}'")
+        versions = [] if new_model else model_utils.search_model_versions(
+            client, f"name='{model_utils.quote(model_name)}'")
+        # what imported_versions() finds, from the one search
+        self.existing = {vr.tags[SRC_VERSION_TAG]: vr for vr in versions if (vr.tags or {}).get(SRC_VERSION_TAG)}
         for vr in versions:
             if (vr.tags or {}).get(PLACEHOLDER_TAG):  # an earlier import stopped before deleting it
-                client.delete_model_version(model_name, vr.version)
+                registry_rules.registry_writer(client).delete_model_version(model_name, vr.version)
         self.last = max((int(v.version) for v in versions), default=0)
 
     def run(self):
@@ -296,10 +265,11 @@ class VersionsImporter:
             src_vr = {**src_vr, "name": src_vr.get("name") or self.model_dct["name"]}
             key = src_version_key(src_vr)
             earlier = self.existing.get(key)
-            if earlier is not None:
-                check_same_source(self.client, earlier, src_vr, self.model_name)
+            action = version_action(self.client, earlier, src_vr, self.model_name)
+            if action != CREATE:
                 done[str(src_vr["version"])] = earlier.version
-                if self._finish_earlier(earlier, src_vr):
+                if action == SET_STAGE:  # an earlier import stopped between creating the version and its stage
+                    set_stage_and_aliases(self.client, self.model_name, earlier.version, src_vr)
                     self.report.copied("model_versions")
                 else:
                     self.report.skipped("model_versions", key, f"already imported as version {earlier.version}")
@@ -326,14 +296,6 @@ class VersionsImporter:
         its number; earlier versions stay, and a re-run goes on in order."""
         return registry_rules.registry_kind(self.client) == registry_rules.UNITY_CATALOG
 
-    def _finish_earlier(self, earlier, src_vr):
-        """An earlier import stopped between creating the version and setting its stage: set it now.
-        True if it had to."""
-        if not stage_unset(self.client, earlier, src_vr):
-            return False
-        set_stage_and_aliases(self.client, self.model_name, earlier.version, src_vr)
-        return True
-
     def _import_version(self, src_vr):
         dst_run_id, dst_source, model_id = self._locate_files(src_vr)
         self._fill_gap(int(src_vr["version"]), dst_run_id, dst_source, model_id)
@@ -353,7 +315,8 @@ class VersionsImporter:
                 f"its run '{src_vr.get('run_id')}' is neither in the export nor imported, and the export has no "
                 f"copy of its files ({files_dir})", http_status_code=404)
         dst_source, model_id = resolve_source(self.client, src_vr, dst_run, id_map=self.id_map)
-        check_version_source(self.client, src_vr, dst_source, dst_run.run_id if dst_run else None)
+        check_version_source(self.client, src_vr, dst_source, dst_run.run_id if dst_run else None,
+                             dst_run.artifact_uri if dst_run else None)
         return (dst_run.run_id if dst_run else None), dst_source, model_id
 
     def _registry_copy_run(self, src_vr, files_dir):
@@ -379,14 +342,8 @@ class VersionsImporter:
         while self.last + 1 < number:
             vr = self.client.create_model_version(self.model_name, source, dst_run_id, await_creation_for=0,
                                                   tags={PLACEHOLDER_TAG: "true"}, **kwargs)
-            self.client.delete_model_version(self.model_name, vr.version)
+            registry_rules.registry_writer(self.client).delete_model_version(self.model_name, vr.version)
             self.last = int(vr.version)
-
-
-def stage_unset(client, dst_vr, src_vr):
-    """Whether the destination version still lacks the source version's stage (or, in Unity Catalog, what the
-    stage maps to)."""
-    return registry_rules.stage_unset(client, dst_vr, src_vr)
 
 
 def _model_root(files_dir):
@@ -414,8 +371,7 @@ def main(input_dir, model, experiment_name, delete_model, import_permissions, pr
     """Import a registered model exported by export-model; the versions' runs go into --experiment-name."""
     with command("import-model", locals(), report_file, dry_run=dry_run) as report:
         if dry_run:
-            from mlflow_export_import import dry_run as plans  # it imports every import module
-            plans.plan_model(mk_client(read_only=True), model, experiment_name, input_dir, delete_model, report)
+            plan_model(mk_client(read_only=True), model, experiment_name, input_dir, delete_model, report)
             return
         import_model(model, experiment_name, input_dir, delete_model, import_permissions, import_source_tags, verbose,
                      await_creation_for, mlflow_client=mk_client(), report=report, principal_map=principal_map)

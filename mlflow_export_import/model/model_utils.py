@@ -1,55 +1,22 @@
 """Model version sources: where a version's files are in the destination once its run (or logged model)
-has been imported, and the import marker that lets a re-run skip versions already imported."""
+has been imported. The import marker that lets a re-run skip versions already imported is in model/plan.py."""
 import os
 import posixpath
-import re
 
-from mlflow.exceptions import MlflowException
+from mlflow.store.artifact.artifact_repository_registry import get_artifact_repository
+from mlflow.utils.uri import add_databricks_profile_info_to_artifact_uri
 
+from mlflow_export_import.client.scope import side_scope
 from mlflow_export_import.common import MlflowExportImportException
 from mlflow_export_import.common import id_map as id_maps
-from mlflow_export_import.common.model_utils import quote, search_model_versions
 from mlflow_export_import.common.source_tags import ExportTags
 from mlflow_export_import.logged_model.export_logged_model import LOGGED_MODEL_FILE
 from mlflow_export_import.logged_model.import_logged_model import (
     LoggedModelImporter, imported_logged_models, link_runs_to_models, record_failure)
+# _extract_model_id: reference API of this module; SRC_VERSION_TAG: importable from here as before
+from mlflow_export_import.model.plan import SRC_VERSION_TAG, _extract_model_id, logged_model_id_of  # noqa: F401
 
-SRC_VERSION_TAG = f"{ExportTags.PREFIX_ROOT}.import.src_version"
 SRC_MODEL_ID_TAG = f"{ExportTags.PREFIX_ROOT}.import.src_model_id"
-
-_MODEL_ID = re.compile(r"m-[0-9a-f]{32}")
-
-
-def src_version_key(src_vr):
-    return f"{src_vr.get('name')}/{src_vr['version']}"
-
-
-def imported_versions(client, model_name):
-    """{source version key: destination ModelVersion} of the versions earlier imports made in the model."""
-    found = {}
-    for vr in search_model_versions(client, f"name='{quote(model_name)}'"):
-        key = (vr.tags or {}).get(SRC_VERSION_TAG)
-        if key:
-            found[key] = vr
-    return found
-
-
-def find_imported_version(client, model_name, key):
-    try:
-        return imported_versions(client, model_name).get(key)
-    except MlflowException:
-        return None
-
-
-def _extract_model_id(source):
-    """`models:/<id>` -> `<id>`; otherwise the logged model id found in the path (`.../models/<id>/...`)."""
-    if not source:
-        return None
-    if source.startswith("models:/"):
-        head = source[len("models:/"):].strip("/").split("/")[0]
-        return head if _MODEL_ID.fullmatch(head) else None
-    match = _MODEL_ID.search(source)
-    return match.group(0) if match and f"/models/{match.group(0)}" in source else None
 
 
 def _get_logged_model_artifact_path(model_id, mlflow_client=None):
@@ -58,11 +25,6 @@ def _get_logged_model_artifact_path(model_id, mlflow_client=None):
     from mlflow_export_import.client.client_utils import use_client
     client = use_client(mlflow_client)
     return client.get_logged_model(model_id).artifact_location
-
-
-def logged_model_id_of(src_vr):
-    """The source logged model the version's files live in, if any (MLflow 3)."""
-    return _extract_model_id(src_vr.get("source"))
 
 
 def _extract_model_path(source, run_id, run_artifact_uri=None):
@@ -105,10 +67,12 @@ def resolve_source(client, src_vr, dst_run_info, src_run_artifact_uri=None, id_m
     or models:/<logged model id>."""
     source = src_vr.get("source") or ""
     src_model_id = logged_model_id_of(src_vr)
+    if src_model_id and source.startswith("models:/"):
+        dst_id = (id_map.get(id_maps.LOGGED_MODELS, src_model_id) if id_map is not None else None) or \
+            find_dst_logged_model(client, src_model_id, dst_run_info).model_id  # the id is all a models:/ needs
+        return f"models:/{dst_id}" + source[len("models:/") + len(src_model_id):], dst_id
     if src_model_id:
         dst_model = find_dst_logged_model(client, src_model_id, dst_run_info, id_map)
-        if source.startswith("models:/"):
-            return f"models:/{dst_model.model_id}" + source[len("models:/") + len(src_model_id):], dst_model.model_id
         rest = source.split(src_model_id, 1)[1]
         rest = rest[len("/artifacts"):] if rest.startswith("/artifacts") else rest
         return dst_model.artifact_location.rstrip("/") + rest, dst_model.model_id
@@ -143,27 +107,36 @@ def find_dst_logged_model(client, src_model_id, dst_run_info=None, id_map=None):
         + ": import the experiment with its logged models first", http_status_code=404)
 
 
-def check_version_source(client, src_vr, dst_source, dst_run_id):
-    """The destination source must hold files: a version pointing at nothing is refused with one message."""
+def check_version_source(client, src_vr, dst_source, dst_run_id, artifact_uri=None):
+    """The destination source must hold files: a version pointing at nothing is refused with one message.
+    artifact_uri: the destination run's, when the caller has its RunInfo (else the run is read)."""
     if dst_source.startswith("models:/"):
         return
+    artifact_uri = artifact_uri or client.get_run(dst_run_id).info.artifact_uri
     if dst_source.startswith("runs:/"):
         path = dst_source[len("runs:/"):].split("/", 1)[1] if "/" in dst_source[len("runs:/"):] else ""
     else:
-        artifact_uri = client.get_run(dst_run_id).info.artifact_uri.rstrip("/")
-        path = dst_source[len(artifact_uri):].strip("/") if dst_source.startswith(artifact_uri) else None
-    if path is None or _artifact_exists(client, dst_run_id, path.strip("/")):
+        root = artifact_uri.rstrip("/")
+        path = dst_source[len(root):].strip("/") if dst_source.startswith(root) else None
+    if path is None or _artifact_exists(client, artifact_uri, path.strip("/")):
         return
     raise MlflowExportImportException(
         f"Version {src_vr.get('version')} of '{src_vr.get('name')}': its files '{path}' (source "
         f"'{src_vr.get('source')}') are not in the imported run '{dst_run_id}'", http_status_code=404)
 
 
-def _artifact_exists(client, run_id, path):
+def _artifact_exists(client, artifact_uri, path):
     if not path:
-        return bool(client.list_artifacts(run_id))
+        return bool(_list_artifacts(client, artifact_uri, None))
     parent, name = posixpath.split(path)
-    return any(posixpath.basename(f.path) == name for f in client.list_artifacts(run_id, parent or None))
+    return any(posixpath.basename(f.path) == name for f in _list_artifacts(client, artifact_uri, parent or None))
+
+
+def _list_artifacts(client, artifact_uri, path):
+    """As MlflowClient.list_artifacts, without the get_run it makes to learn the run's artifact_uri."""
+    with side_scope(client):
+        uri = add_databricks_profile_info_to_artifact_uri(artifact_uri, client.tracking_uri)
+        return get_artifact_repository(uri, tracking_uri=client.tracking_uri).list_artifacts(path)
 
 
 def import_version_logged_models(client, input_dir, versions, experiment_id, runs, new_run_dirs, report, id_map):

@@ -18,15 +18,14 @@ from mlflow_export_import.common.id_map import IdMap
 from mlflow_export_import.common.logging_utils import get_logger
 from mlflow_export_import.common.report import Report
 from mlflow_export_import.common.source_tags import ExportTags, fmt_timestamps, set_source_tags_for_field
-from mlflow_export_import.model.model_utils import (
-    SRC_VERSION_TAG, check_version_source, find_imported_version, import_version_logged_models, resolve_source,
-    src_version_key)
+from mlflow_export_import.model.model_utils import check_version_source, import_version_logged_models, resolve_source
+from mlflow_export_import.model.plan import SRC_VERSION_TAG, find_imported_version, src_version_key
+from mlflow_export_import.model_version.plan import plan_model_version, read_version
 from mlflow_export_import.permissions.mapping import get_principal_map
 from mlflow_export_import.permissions.transfer import import_model_permissions
 from mlflow_export_import.run.import_run import import_run
 from mlflow_export_import.tools import signature_utils
 
-VERSION_FILE = "version.json"
 MODEL_FILE = "model.json"
 
 _logger = get_logger(__name__)
@@ -172,15 +171,6 @@ def _delete_version_quietly(client, model_name, version):
         _logger.warning(f"Could not delete the half-made version {version} of '{model_name}': {describe_error(ex)}")
 
 
-def read_version(input_dir):
-    path = os.path.join(input_dir, VERSION_FILE)
-    vr = io_utils.read_file_mlflow(path).get("model_version")
-    if not isinstance(vr, dict) or not vr.get("version") or "source" not in vr:
-        raise MlflowExportImportException(f"Corrupt export file '{path}': no 'mlflow.model_version' with a version "
-                                          "and a source", http_status_code=400)
-    return vr
-
-
 def _read_model(input_dir):
     path = os.path.join(input_dir, MODEL_FILE)
     if not os.path.exists(path):
@@ -206,8 +196,7 @@ def main(model, experiment_name, input_dir, create_model, import_permissions, pr
     """Import a model version exported by export-model-version (its run goes into --experiment-name)."""
     with command("import-model-version", locals(), report_file, dry_run=dry_run) as report:
         if dry_run:
-            from mlflow_export_import import dry_run as plans  # it imports every import module
-            plans.plan_model_version(mk_client(read_only=True), model, experiment_name, input_dir, create_model, report)
+            plan_model_version(mk_client(read_only=True), model, experiment_name, input_dir, create_model, report)
             return
         vr = import_model_version(model, experiment_name, input_dir, create_model, import_permissions,
                                   import_source_tags, import_stages_and_aliases, import_metadata,

@@ -10,14 +10,15 @@ from mlflow.prompt.constants import PROMPT_EXPERIMENT_IDS_TAG_KEY
 
 from mlflow_export_import.client.client_utils import use_client
 from mlflow_export_import.client.scope import scoped_object
-from mlflow_export_import.common import MlflowExportImportException, io_utils
+from mlflow_export_import.common import MlflowExportImportException
+from mlflow_export_import.common.registry_rules import registry_writer
 from mlflow_export_import.common.click_options import opt_dry_run, bool_option, opt_input_dir, opt_report
 from mlflow_export_import.common.cli_utils import command, mk_client
-from mlflow_export_import.common.iterators import BaseIterator
 from mlflow_export_import.common.logging_utils import get_logger
 from mlflow_export_import.common.report import Report
 from mlflow_export_import.prompt.export_prompt import (
     KIND, PROMPT_FILE, VERSION_KIND, check_prompts_supported, record_failure)
+from mlflow_export_import.prompt.plan import find_same_version, list_dst_versions, plan_prompts, read_prompt_file
 
 FILLER_TEMPLATE = "(placeholder written by mlflow-export-import to keep version numbers; deleted)"
 MAX_FILLERS = 1000
@@ -44,29 +45,19 @@ def import_prompt(input_dir, prompt_name=None, delete_prompt=False, mlflow_clien
     return name, (dst_version if created else None)
 
 
-def read_prompt_file(path):
-    dct = io_utils.read_file_mlflow(path).get("prompt")
-    if not isinstance(dct, dict) or not dct.get("name") or dct.get("version") is None or "template" not in dct:
-        raise MlflowExportImportException(f"Corrupt export file '{path}': no prompt name, version and template",
-                                          http_status_code=400)
-    try:
-        return {**dct, "version": int(dct["version"])}
-    except (TypeError, ValueError):
-        raise MlflowExportImportException(f"Corrupt export file '{path}': version '{dct['version']}' is not a number",
-                                          http_status_code=400)
-
-
-def import_prompt_versions(client, name, src_versions, delete_prompt=False, report=None):
-    """Import the versions (dicts of prompt.json) of one prompt, then its metadata.
+def import_prompt_versions(client, name, src_versions, delete_prompt=False, report=None, experiment_ids=None):
+    """Import the versions (dicts of prompt.json) of one prompt, then its metadata. experiment_ids: {experiment
+    name: destination id or None} of the names this import looked up already, shared by the prompts of an import.
     Returns {src version: (dst version, created)}; {} if the prompt failed."""
     report = report if report is not None else Report()
+    experiment_ids = experiment_ids if experiment_ids is not None else {}
     src_versions = sorted(src_versions, key=lambda v: v["version"])
     try:
         check_prompts_supported(client)
         if delete_prompt:
             delete_prompt_if_exists(client, name)
-        created_prompt = create_prompt_if_missing(client, name, src_versions)
-        dst_versions = [] if created_prompt else list_dst_versions(client, name)
+        created_prompt = create_prompt_if_missing(client, name, src_versions, experiment_ids)
+        dst_versions = [] if created_prompt is not None else list_dst_versions(client, name)
     except Exception as ex:
         record_failure(client, report, KIND, name, ex, "import")
         return {}
@@ -87,7 +78,8 @@ def import_prompt_versions(client, name, src_versions, delete_prompt=False, repo
         except Exception as ex:
             record_failure(client, report, VERSION_KIND, obj_id, ex, "import")
     try:
-        import_prompt_metadata(client, name, src_versions, {s: d for s, (d, _) in result.items()})
+        import_prompt_metadata(client, name, src_versions, {s: d for s, (d, _) in result.items()}, created_prompt,
+                               experiment_ids)
     except Exception as ex:
         record_failure(client, report, KIND, name, ex, "import its description, tags and aliases")
         return result
@@ -106,47 +98,27 @@ def delete_prompt_if_exists(client, name):
     client.delete_prompt(name)
 
 
-def create_prompt_if_missing(client, name, src_versions):
+def create_prompt_if_missing(client, name, src_versions, experiment_ids=None):
+    """The Prompt as created (linked to its experiments already), or None when it was there already.
+    experiment_ids: as for import_prompt_versions."""
     if client.get_prompt(name) is not None:
-        return False
+        return None
     info = src_versions[0].get("prompt_info") or {}
     description = info.get("description") if "description" in info else src_versions[0].get("commit_message")
+    tags = dict(info.get("tags") or {})
+    links = experiment_links(client, src_versions[-1].get("prompt_info") or {},
+                             tags.get(PROMPT_EXPERIMENT_IDS_TAG_KEY, ""), experiment_ids)
+    if links:  # one request less than linking afterwards (import_prompt_metadata then finds it done)
+        tags[PROMPT_EXPERIMENT_IDS_TAG_KEY] = links
     try:
-        client.create_prompt(name, description=description, tags=info.get("tags") or None)
+        return client.create_prompt(name, description=description, tags=tags or None)
     except MlflowException as ex:
         if ex.error_code == "RESOURCE_ALREADY_EXISTS" and client.get_prompt(name) is None:
             raise MlflowExportImportException(
                 ex, f"A registered model named '{name}' exists in the destination: it cannot also be a prompt")
         if ex.error_code != "RESOURCE_ALREADY_EXISTS":
             raise
-        return False
-    return True
-
-
-def list_dst_versions(client, name):
-    return sorted(BaseIterator(client.search_prompt_versions, 1000, name=name), key=lambda pv: int(pv.version))
-
-
-def content_key(dct):
-    """What never changes in a prompt version: its template, commit message, response format and model config."""
-    return (json.dumps(dct.get("template"), sort_keys=True), dct.get("commit_message") or "",
-            json.dumps(dct.get("response_format"), sort_keys=True),
-            json.dumps(dct.get("model_config"), sort_keys=True))
-
-
-def pv_content(pv):
-    return {"template": pv.template, "commit_message": pv.commit_message, "response_format": pv.response_format,
-            "model_config": pv.model_config}
-
-
-def find_same_version(src, dst_versions, taken):
-    """The destination version with the source's content (the same number first), not yet matched."""
-    key, taken = content_key(src), set(taken)
-    same = [int(pv.version) for pv in dst_versions
-            if int(pv.version) not in taken and content_key(pv_content(pv)) == key]
-    if not same:
         return None
-    return src["version"] if src["version"] in same else same[0]
 
 
 def sync_version_tags(client, name, version, src, dst_versions):
@@ -174,38 +146,49 @@ def create_version(client, name, src, dst_versions):
     return pv
 
 
-def import_prompt_metadata(client, name, src_versions, version_map):
+def import_prompt_metadata(client, name, src_versions, version_map, created_prompt=None, experiment_ids=None):
     """Description, tags, experiments and aliases of the prompt. A reference export has none of them: as its
-    importer (register_prompt) would, the version tags become prompt tags."""
+    importer (register_prompt) would, the version tags become prompt tags. created_prompt: the Prompt as this
+    import created it (not read again); experiment_ids: as for import_prompt_versions."""
     info = src_versions[-1].get("prompt_info")
     if info is None:
         for src in src_versions:
             for key, value in (src.get("tags") or {}).items():
                 client.set_prompt_tag(name, key, value)
         return
-    prompt = client.get_prompt(name)
+    prompt = created_prompt if created_prompt is not None else client.get_prompt(name)
     if "description" in info and (prompt.description or None) != (info["description"] or None):
         scoped_object(client, client._get_registry_client()).update_registered_model(name, info["description"] or "")
     for key, value in (info.get("tags") or {}).items():
         if prompt.tags.get(key) != value:
             client.set_prompt_tag(name, key, value)
-    link_experiments(client, name, info, prompt.tags.get(PROMPT_EXPERIMENT_IDS_TAG_KEY, ""))
+    link_experiments(client, name, info, prompt.tags.get(PROMPT_EXPERIMENT_IDS_TAG_KEY, ""), experiment_ids)
     for alias, src_version in (info.get("aliases") or {}).items():
         dst_version = version_map.get(int(src_version))
-        if dst_version is not None:
-            client.set_prompt_alias(name, alias, int(dst_version))
+        if dst_version is not None:  # the version was just matched or made: not checked again (two reads)
+            registry_writer(client).set_prompt_alias(name, alias, int(dst_version))
 
 
-def link_experiments(client, name, info, current):
+def link_experiments(client, name, info, current, experiment_ids=None):
     """The prompt's experiment links, by experiment name (source ids mean nothing in the destination)."""
-    ids = [x for x in current.split(",") if x]
-    for exp_name in info.get("experiment_names") or []:
-        exp = client.get_experiment_by_name(exp_name) if exp_name else None
-        if exp is not None and exp.experiment_id not in ids:
-            ids.append(exp.experiment_id)
-    value = f",{','.join(ids)}," if ids else ""
+    value = experiment_links(client, info, current, experiment_ids)
     if value and value != current:
         client.set_prompt_tag(name, PROMPT_EXPERIMENT_IDS_TAG_KEY, value)
+
+
+def experiment_links(client, info, current, experiment_ids=None):
+    """The value of the prompt's experiment ids tag: its current ids, then those of the experiments the export
+    names. experiment_ids: {name: id or None} of names looked up already, completed here."""
+    experiment_ids = experiment_ids if experiment_ids is not None else {}
+    ids = [x for x in current.split(",") if x]
+    for exp_name in info.get("experiment_names") or []:
+        if exp_name and exp_name not in experiment_ids:
+            exp = client.get_experiment_by_name(exp_name)
+            experiment_ids[exp_name] = exp.experiment_id if exp is not None else None
+        exp_id = experiment_ids.get(exp_name) if exp_name else None
+        if exp_id is not None and exp_id not in ids:
+            ids.append(exp_id)
+    return f",{','.join(ids)}," if ids else ""
 
 
 @click.command("import-prompt")
@@ -218,8 +201,7 @@ def main(input_dir, prompt_name, delete_prompt, dry_run, report_file):
     """Import one prompt version exported by export-prompt."""
     with command("import-prompt", locals(), report_file, dry_run=dry_run) as report:
         if dry_run:
-            from mlflow_export_import import dry_run as plans  # it imports every import module
-            plans.plan_prompts(mk_client(read_only=True), [input_dir], delete_prompt, report, prompt_name)
+            plan_prompts(mk_client(read_only=True), [input_dir], delete_prompt, report, prompt_name)
             return
         import_prompt(input_dir, prompt_name, delete_prompt, mlflow_client=mk_client(), report=report)
 

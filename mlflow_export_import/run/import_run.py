@@ -4,17 +4,17 @@ import os
 import re
 import shutil
 import tempfile
+import threading
 import time
 
 import click
-from mlflow.entities import Dataset, DatasetInput, InputTag, RunInfo, RunStatus, RunTag, ViewType
+from mlflow.entities import Dataset, DatasetInput, InputTag, RunInfo, RunStatus, RunTag
 from mlflow.exceptions import MlflowException
-from mlflow.store.artifact.artifact_repository_registry import get_artifact_repository
-from mlflow.utils.uri import add_databricks_profile_info_to_artifact_uri
 
 from mlflow_export_import.client.client_utils import use_client
-from mlflow_export_import.client.scope import scoped_object, side_scope
-from mlflow_export_import.common import MlflowExportImportException, describe_error, io_utils
+from mlflow_export_import.client.scope import scoped_object
+from mlflow_export_import.common import MlflowExportImportException, describe_error
+from mlflow_export_import.common.artifact_upload import find_mlmodel_files, log_artifacts_to
 from mlflow_export_import.common.click_options import (
     opt_dry_run,
     bool_option, opt_dst_notebook_dir, opt_experiment_name, opt_import_source_tags, opt_input_dir, opt_report,
@@ -26,11 +26,12 @@ from mlflow_export_import.common.mlflow_utils import set_experiment
 from mlflow_export_import.common.report import Report
 from mlflow_export_import.common.source_tags import ImportTags
 from mlflow_export_import.common.utils import get_user
+from mlflow_export_import.logged_model.import_logged_model import import_logged_models_dir, link_runs_to_models
 from mlflow_export_import.notebook.notebooks import import_run_notebook
-from mlflow_export_import.run.export_run import RUN_FILE
 from mlflow_export_import.run.run_data_importer import (
     MAX_BATCH_BYTES, MAX_PARAMS_TAGS_PER_BATCH, _metrics, _params, entity_bytes, find_over_limit_value,
     mk_final_batches, mk_run_source_tags)
+from mlflow_export_import.run.plan import SKIP, find_earlier_import, is_deleted, plan_run, read_run, run_action
 
 MLFLOW_PARENT_RUN_ID = "mlflow.parentRunId"
 MLFLOW_USER = "mlflow.user"
@@ -54,7 +55,7 @@ def import_run(input_dir, experiment_name, import_source_tags=False, dst_noteboo
     dst_parent_id = find_imported_run_id(client, experiment_id, src_parent_id) if src_parent_id else None
     src_run_id = run_dct["info"]["run_id"]
     earlier = find_earlier_import(client, experiment_id, src_run_id)
-    if is_finished(earlier, is_deleted(run_dct)):
+    if run_action(earlier, is_deleted(run_dct)) == SKIP:
         if report is not None:
             report.skipped("runs", src_run_id, f"already imported as run '{earlier.info.run_id}'")
         run_id = earlier.info.run_id
@@ -71,52 +72,10 @@ def import_run(input_dir, experiment_name, import_source_tags=False, dst_noteboo
 
 def _import_run_logged_models(client, experiment_id, input_dir, src_run_id, run_id, report):
     """The logged models export-run wrote next to run.json, then the run's model inputs and outputs."""
-    # Imported here: the logged model importer itself imports this module.
-    from mlflow_export_import.logged_model.import_logged_model import import_logged_models_dir, link_runs_to_models
     report = report if report is not None else Report()
     id_map = IdMap()
     import_logged_models_dir(client, input_dir, experiment_id, {src_run_id: run_id}, report, id_map)
     link_runs_to_models(client, {src_run_id: input_dir}, {src_run_id: run_id}, id_map.items(LOGGED_MODELS), report)
-
-
-def read_run(input_dir):
-    """run.json as the current format has it, whatever shape the export was written in."""
-    path = os.path.join(input_dir, RUN_FILE)
-    dct = io_utils.read_file_mlflow(path)
-    info = dct.get("info")
-    if not isinstance(info, dict) or not (info.get("run_id") or info.get("run_uuid")):
-        raise MlflowExportImportException(f"Corrupt export file '{path}': no run info", http_status_code=400)
-    info.setdefault("run_id", info.get("run_uuid"))
-    dct.setdefault("params", {})
-    dct.setdefault("metrics", {})
-    dct.setdefault("tags", {})
-    inputs = dct.get("inputs")
-    if isinstance(inputs, list):  # exports before 2025-10: a plain list of dataset inputs
-        inputs = {"dataset_inputs": inputs, "model_inputs": []}
-    dct["inputs"] = inputs or {"dataset_inputs": [], "model_inputs": []}
-    dct.setdefault("outputs", {"model_outputs": []})
-    for key, points in dct["metrics"].items():
-        if not isinstance(points, list) or not all(isinstance(p, dict) and "value" in p for p in points):
-            raise MlflowExportImportException(f"Corrupt export file '{path}': metric '{key}' is not a list of "
-                                              "points (value, timestamp, step)", http_status_code=400)
-    return dct
-
-
-def find_earlier_import(client, experiment_id, src_run_id):
-    """The run an earlier import or copy made from src_run_id in this experiment: a finished one first,
-    else one left half-done (to be finished instead of getting a twin), else None."""
-    runs = client.search_runs([experiment_id], filter_string=f"tags.`{ImportTags.SRC_RUN_ID}` = '{src_run_id}'",
-                              run_view_type=ViewType.ALL, max_results=100)
-    done = [r for r in runs if r.data.tags.get(ImportTags.STATE) == ImportTags.STATE_DONE]
-    return (done or runs or [None])[0]
-
-
-def is_finished(run, src_deleted=False):
-    """Whether an earlier import finished `run` (a Run from a search): state 'done', and deleted when the source
-    run is (src_deleted), since deleting it is that import's last request. A run left active is finished again."""
-    if run is None or run.data.tags.get(ImportTags.STATE) != ImportTags.STATE_DONE:
-        return False
-    return not src_deleted or run.info.lifecycle_stage == "deleted"
 
 
 def find_imported_run_id(client, experiment_id, src_run_id):
@@ -141,6 +100,8 @@ class RunImporter:
         self.mlmodel_fix = mlmodel_fix
         self.dst_notebook_dir = dst_notebook_dir  # where the run's exported notebook goes (Databricks)
         self.report = report if report is not None else Report()
+        self._datasets_logged = set()  # (experiment id, dataset name, digest) this importer has logged
+        self._new_dataset_lock = threading.Lock()
 
     def import_run(self, experiment_id, input_dir, run_dct, dst_parent_id=None, reuse_run=None):
         """Create the run and fill it; returns its id. A run that fails half-way is marked FAILED and deleted, so
@@ -188,7 +149,7 @@ class RunImporter:
         batches = self._batches(run_dct, dst_parent_id, resumed)
         for params, metrics, tags in batches[:-1]:
             self._call(src_id, self.client.log_batch, run_id, metrics=metrics, params=params, tags=tags)
-        self._log_dataset_inputs(src_id, run_id, run_dct["inputs"].get("dataset_inputs") or [])
+        self._log_dataset_inputs(src_id, run_info, run_dct["inputs"].get("dataset_inputs") or [])
         self._call(src_id, self._upload_artifacts, run_info, os.path.join(input_dir, "artifacts"))
         # before the run is marked done, so that a resumed import points the tags at the notebook again
         import_run_notebook(self.client, run_id, input_dir, run_dct, self.dst_notebook_dir, self.report)
@@ -252,12 +213,22 @@ class RunImporter:
     def _lineage_tags(self, run_dct):
         return mk_run_source_tags(run_dct) if self.import_source_tags else {}
 
-    def _log_dataset_inputs(self, src_id, run_id, dataset_inputs):
+    def _log_dataset_inputs(self, src_id, run_info, dataset_inputs):
+        """A dataset new to the experiment is created by the first run that logs it: two runs doing so at once
+        collide (UNIQUE constraint), and the loser's request is sent again. So the runs of one importer log new
+        datasets one at a time."""
         datasets = [DatasetInput(Dataset(**_dataset_fields(di["dataset"])),
                                  [InputTag(t["key"], t["value"]) for t in di.get("tags") or []])
                     for di in dataset_inputs]
-        if datasets:
-            self._call(src_id, self.client.log_inputs, run_id, datasets=datasets)
+        if not datasets:
+            return
+        keys = {(run_info.experiment_id, d.dataset.name, d.dataset.digest) for d in datasets}
+        if keys <= self._datasets_logged:
+            self._call(src_id, self.client.log_inputs, run_info.run_id, datasets=datasets)
+            return
+        with self._new_dataset_lock:
+            self._call(src_id, self.client.log_inputs, run_info.run_id, datasets=datasets)
+            self._datasets_logged |= keys
 
     def _upload_artifacts(self, run_info, artifacts_dir):
         """Every file once, the MLmodel files already pointing at the new run."""
@@ -326,14 +297,6 @@ def check_importable(input_dir, run_dct):
             http_status_code=400)
 
 
-def log_artifacts_to(client, artifact_uri, local_dir):
-    """Upload local_dir to the artifact location of a run or logged model, as MLflow's log_artifacts and
-    log_model_artifacts do, without the get_run or get_logged_model they make to learn artifact_uri."""
-    with side_scope(client):
-        uri = add_databricks_profile_info_to_artifact_uri(artifact_uri, client.tracking_uri)
-        get_artifact_repository(uri, tracking_uri=client.tracking_uri).log_artifacts(local_dir)
-
-
 def stage_artifacts(artifacts_dir, staging_dir, replaced):
     """A copy of artifacts_dir in staging_dir made of links to its files, except those of `replaced` ({path:
     text}), written with their new text. Returns staging_dir."""
@@ -351,10 +314,6 @@ def stage_artifacts(artifacts_dir, staging_dir, replaced):
             except OSError:  # no symlinks here (Windows without the privilege)
                 shutil.copyfile(src, dst)
     return staging_dir
-
-
-def is_deleted(run_dct):
-    return run_dct["info"].get("lifecycle_stage") == "deleted"
 
 
 def _run_name(run_dct):
@@ -376,14 +335,6 @@ def is_transient_write_error(ex):
     return isinstance(ex, MlflowException) and any(p in ex.message for p in TRANSIENT_SERVER_ERRORS)
 
 
-def find_mlmodel_files(artifacts_dir):
-    """Every MLmodel under artifacts_dir, except the registry's copies in 'metadata' folders."""
-    for root, dirs, files in os.walk(artifacts_dir):
-        dirs[:] = [d for d in dirs if d != "metadata"]
-        if "MLmodel" in files:
-            yield os.path.join(root, "MLmodel")
-
-
 def _dataset_fields(dct):
     return {k: dct.get(k) for k in ("name", "digest", "source_type", "source", "schema", "profile")}
 
@@ -402,8 +353,7 @@ def main(input_dir, experiment_name, import_source_tags, use_src_user_id, dst_no
     """Import a run exported by export-run into an experiment."""
     with command("import-run", locals(), report_file, dry_run=dry_run) as report:
         if dry_run:
-            from mlflow_export_import import dry_run as plans  # it imports every import module
-            plans.plan_run(mk_client(read_only=True), input_dir, experiment_name, report)
+            plan_run(mk_client(read_only=True), input_dir, experiment_name, report)
             return
         client = mk_client()
         try:

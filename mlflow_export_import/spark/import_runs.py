@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from functools import partial
 
 from mlflow_export_import.bulk.rename_utils import get_renames, rename
-from mlflow_export_import.common import MlflowExportImportException, describe_error, io_utils
+from mlflow_export_import.common import MlflowExportImportException, describe_error
 from mlflow_export_import.common import id_map as id_maps
 from mlflow_export_import.common.id_map import IdMap
 from mlflow_export_import.common.logging_utils import get_logger
@@ -20,13 +20,14 @@ from mlflow_export_import.common.parallel import map_bounded
 from mlflow_export_import.common.report import Report
 from mlflow_export_import.common.source_tags import ImportTags
 from mlflow_export_import.experiment.import_experiment import (
-    ALREADY_IMPORTED, ALREADY_PRESENT, RETRY_LEFT_OUT, _create_or_update_experiment, _import_mlflow3_objects,
-    _is_empty_default_into_workspace, imported_runs, run_dirs_of)
-from mlflow_export_import.experiment.export_experiment import EXPERIMENT_FILE
+    ALREADY_IMPORTED, RETRY_LEFT_OUT, _create_or_update_experiment, _import_mlflow3_objects)
+from mlflow_export_import.experiment.plan import (
+    ALREADY_PRESENT, EMPTY_DEFAULT, _is_empty_default_into_workspace, read_experiment, run_dirs_of)
 from mlflow_export_import.experiment.nested_runs_utils import MLFLOW_PARENT_RUN_ID, depth_levels
 from mlflow_export_import.permissions.mapping import get_principal_map
 from mlflow_export_import.permissions.transfer import import_experiment_permissions
-from mlflow_export_import.run.import_run import RunImporter, check_importable, is_deleted, is_finished, read_run
+from mlflow_export_import.run.import_run import RunImporter, check_importable
+from mlflow_export_import.run.plan import SKIP, imported_runs, is_deleted, read_run, run_action
 from mlflow_export_import.spark.clients import client_uris, task_client
 from mlflow_export_import.spark.faults import faults_dir, with_faults
 from mlflow_export_import.spark.partitioned import replay, report_events, run_partitioned
@@ -104,15 +105,10 @@ def _experiment_failed(exp, ex, report, results):
 def _prepare(client, importer, exp, report, workers, id_map):
     """The experiment and its runs in the destination; returns the items of the runs to fill, or None when the
     experiment is skipped."""
-    path = os.path.join(exp.input_dir, EXPERIMENT_FILE)
-    mlflow_attr = io_utils.read_file_mlflow(path)
-    if not isinstance(mlflow_attr.get("experiment"), dict):
-        raise MlflowExportImportException(f"Corrupt export file '{path}': no 'mlflow.experiment' object",
-                                          http_status_code=400)
+    mlflow_attr = read_experiment(exp.input_dir)
     exp.src_exp, exp.permissions = mlflow_attr["experiment"], mlflow_attr.get("permissions")
     if _is_empty_default_into_workspace(client, exp.name, exp.src_exp, exp.input_dir, mlflow_attr.get("runs")):
-        report.skipped("experiments", exp.name, "the empty Default experiment of an open-source server: a "
-                                                "Databricks workspace has none")
+        report.skipped("experiments", exp.name, EMPTY_DEFAULT)
         return None
     exp.experiment_id, exp.created = _create_or_update_experiment(client, exp.name, exp.src_exp,
                                                                   importer.import_source_tags)
@@ -137,7 +133,7 @@ def _start_runs(client, importer, exp, report, workers):
     def start_one(src_id):
         """(RunInfo or None, what to do, destination parent id, whether an earlier import made the run)"""
         head, earlier = heads[src_id], existing.get(src_id)
-        if is_finished(earlier, is_deleted(head)):
+        if run_action(earlier, is_deleted(head)) == SKIP:
             left_out = wanted and not wanted("runs", src_id)
             return earlier.info, RETRY_LEFT_OUT if left_out else ALREADY_IMPORTED, None, False
         if wanted and not wanted("runs", src_id):

@@ -24,18 +24,18 @@ from mlflow_export_import.client import uris
 from mlflow_export_import.client.scope import scoped_object, side_scope
 from mlflow_export_import.common import MlflowExportImportException, describe_error, io_utils
 from mlflow_export_import.common import id_map as id_maps
-from mlflow_export_import.common import capabilities
-from mlflow_export_import.common.capabilities import is_unsupported, unsupported_reason
+from mlflow_export_import.common.capabilities import is_unsupported
 from mlflow_export_import.common.click_options import opt_dry_run, opt_experiment_name, opt_input_dir, opt_report
 from mlflow_export_import.common.cli_utils import command, mk_client
 from mlflow_export_import.common.logging_utils import get_logger
 from mlflow_export_import.common.mlflow_utils import set_experiment
 from mlflow_export_import.common.parallel import map_bounded
 from mlflow_export_import.common.report import Report
-from mlflow_export_import.common.source_tags import ExportFields, ExportTags
+from mlflow_export_import.common.source_tags import ExportFields
 from mlflow_export_import.trace.export_trace import KIND, SOURCE_RUN, TRACE_FILE
+from mlflow_export_import.trace.plan import (
+    SRC_TRACE_ID_TAG, imported_traces, plan_trace, read_trace, record_failure, src_trace_id)
 
-SRC_TRACE_ID_TAG = f"{ExportTags.PREFIX_ROOT}.import.src_trace_id"
 REQUEST_ID_ATTR = "mlflow.traceRequestId"
 MODEL_ID_METADATA = "mlflow.modelId"
 SERVER_SET_TAGS = (TraceTagKey.SPANS_LOCATION, "mlflow.artifactLocation")
@@ -74,33 +74,6 @@ def set_trace_metadata(request_id, trace_metadata):
         manager.set_trace_metadata(request_id, key, str(value))
 
 
-def record_failure(client, report, obj_id, ex):
-    capabilities.record_failure(report, KIND, obj_id, ex, unsupported_reason(client),
-                                f"Trace '{obj_id}' failed to import")
-
-
-def read_trace(input_dir):
-    path = os.path.join(input_dir, TRACE_FILE)
-    dct = io_utils.read_file_mlflow(path)
-    info = dct.get("info")
-    if not isinstance(info, dict) or not (info.get("trace_id") or info.get("request_id")):
-        raise MlflowExportImportException(f"Corrupt export file '{path}': no trace info", http_status_code=400)
-    return dct
-
-
-def imported_traces(client, experiment_id):
-    """{source trace id: destination trace id} of the traces earlier imports made in this experiment."""
-    found, token = {}, None
-    while True:
-        page = client.search_traces(locations=[experiment_id], page_token=token, max_results=500,
-                                    filter_string=f"tag.`{SRC_TRACE_ID_TAG}` LIKE '%'", include_spans=False)
-        for trace in page:
-            found[trace.info.tags[SRC_TRACE_ID_TAG]] = trace.info.trace_id
-        token = page.token
-        if not token:
-            return found
-
-
 class TraceImporter:
     def __init__(self, client, report=None, id_map=None):
         self.client = client
@@ -111,7 +84,7 @@ class TraceImporter:
     def import_trace(self, experiment_id, input_dir, run_id_map, existing=None, run_id=None):
         dct = read_trace(input_dir)
         src_info = dct["info"]
-        src_id = src_info.get("trace_id") or src_info.get("request_id")
+        src_id = src_trace_id(src_info)
         if existing is None:
             existing = imported_traces(self.client, experiment_id)
         if src_id in existing:
@@ -294,8 +267,7 @@ def main(input_dir, experiment_name, dry_run, report_file):
     """Import a trace exported by export-trace into an experiment."""
     with command("import-trace", locals(), report_file, dry_run=dry_run) as report:
         if dry_run:
-            from mlflow_export_import import dry_run as plans  # it imports every import module
-            plans.plan_trace(mk_client(read_only=True), input_dir, experiment_name, report)
+            plan_trace(mk_client(read_only=True), input_dir, experiment_name, report)
             return
         info = import_trace(input_dir, experiment_name, mlflow_client=mk_client(), report=report)
         if info is not None:

@@ -24,7 +24,7 @@ from mlflow_export_import.common.model_utils import quote
 from mlflow_export_import.common.source_tags import ExportTags, ImportTags
 from mlflow_export_import.common.utils import mk_tags_dict
 from mlflow_export_import.logged_model.import_logged_model import SERVER_SET_TAGS, SRC_MODEL_ID_TAG
-from mlflow_export_import.model.model_utils import SRC_VERSION_TAG
+from mlflow_export_import.model.plan import SRC_VERSION_TAG
 from mlflow_export_import.trace.export_trace import SOURCE_RUN, get_full_trace
 from mlflow_export_import.trace.import_trace import REQUEST_ID_ATTR, SERVER_SET_TAGS as TRACE_SERVER_SET_TAGS
 from mlflow_export_import.trace.import_trace import SRC_TRACE_ID_TAG, read_trace

@@ -9,7 +9,7 @@ import shutil
 import click
 
 from mlflow_export_import.common import MlflowExportImportException, UsageError, io_utils
-from mlflow_export_import.model.model_utils import logged_model_id_of
+from mlflow_export_import.model.plan import logged_model_id_of
 
 MANIFEST = "manifest.json"
 
