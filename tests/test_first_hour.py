@@ -174,7 +174,7 @@ def test_ctrl_c_counts_what_was_done_exits_130_and_says_rerun(src_client, dst_se
     dst_name = f"fh-int-dst-{uniq}"
     env = dict(os.environ, MLFLOW_TRACKING_URI=dst_server.uri)
     proc = subprocess.Popen([os.path.join(BIN, "import-experiment"), "--input-dir", str(tmp_path / "exp"),
-                             "--experiment-name", dst_name, "--workers", "2", "--max-requests-per-second", "6"],
+                             "--experiment-name", dst_name, "--workers", "2", "--max-requests-per-second", "3"],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, text=True)
     deadline = time.time() + 60
     while done_runs(dst_client, dst_name) < 2 and time.time() < deadline and proc.poll() is None:

@@ -4,6 +4,7 @@ import json
 import time
 
 from click.testing import CliRunner
+from mlflow.entities import RunTag
 
 from mlflow_export_import.common.progress import Progress, render
 from mlflow_export_import.common.rate_limit import RateLimitedClient, TokenBucket
@@ -41,6 +42,20 @@ def test_rate_limited_client_passes_calls_through(src_client, uniq):
     exp_id = client.create_experiment(f"rl-{uniq}")
     assert client.get_experiment(exp_id).name == f"rl-{uniq}"
     assert client.tracking_uri == src_client.tracking_uri
+
+
+def test_rate_limit_counts_the_calls_made_past_the_client_methods(src_client, uniq):
+    """The package writes some things through the tracking store or the registry client (to skip the read MLflow's
+    client makes first): those requests count against --max-requests-per-second too."""
+    client = RateLimitedClient(src_client, 4)
+    run_id = client.create_run(client.create_experiment(f"rl-store-{uniq}")).info.run_id
+    start = time.monotonic()
+    for i in range(6):
+        client._tracking_client.store.set_tag(run_id, RunTag(f"k{i}", "v"))
+    client._get_registry_client().search_registered_models()
+    # 2 tokens were used, 2 left in the bucket: 5 more calls wait a quarter of a second each
+    assert time.monotonic() - start >= 1.1
+    assert len(src_client.get_run(run_id).data.tags) >= 6
 
 
 def test_report_file_quiet_and_rate_limit_options(src_server, tmp_path):

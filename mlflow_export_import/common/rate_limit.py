@@ -25,7 +25,10 @@ class TokenBucket:
 
 
 class RateLimitedClient:
-    """Wraps an MlflowClient: each public method call waits for a token. Attributes pass through."""
+    """Wraps an MlflowClient: each public method call waits for a token. Attributes pass through, except the
+    ways past the client's methods that the package takes to save requests (the tracking store, for writes MLflow's
+    client would precede with a read, and the registry client): their calls wait for a token too, so that every
+    request counts against the cap."""
 
     def __init__(self, client, requests_per_second):
         self._client = client
@@ -33,10 +36,39 @@ class RateLimitedClient:
 
     def __getattr__(self, name):
         attr = getattr(self._client, name)
+        if name == "_tracking_client":
+            return _Limited(attr, self._bucket, wrapped=("store",))
+        if name == "_get_registry_client":
+            return lambda *args, **kwargs: _Limited(attr(*args, **kwargs), self._bucket, wrapped=("store",))
         if name.startswith("_") or not callable(attr):
             return attr
+        return _limited(attr, self._bucket)
 
-        def limited(*args, **kwargs):
-            self._bucket.acquire()
-            return attr(*args, **kwargs)
-        return limited
+
+class _Limited:
+    """An object whose public method calls wait for a token of the bucket; the attributes named in `wrapped` are
+    wrapped the same way."""
+
+    _OWN = ("_obj", "_bucket", "_wrapped")
+
+    def __init__(self, obj, bucket, wrapped=()):
+        for key, value in zip(self._OWN, (obj, bucket, wrapped)):
+            object.__setattr__(self, key, value)
+
+    def __setattr__(self, name, value):
+        setattr(self._obj, name, value)  # a mark set on the store (metric_history's) stays on the store
+
+    def __getattr__(self, name):
+        attr = getattr(self._obj, name)
+        if name in self._wrapped:
+            return _Limited(attr, self._bucket)
+        if name.startswith("_") or not callable(attr):
+            return attr
+        return _limited(attr, self._bucket)
+
+
+def _limited(method, bucket):
+    def limited(*args, **kwargs):
+        bucket.acquire()
+        return method(*args, **kwargs)
+    return limited
