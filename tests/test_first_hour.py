@@ -166,6 +166,12 @@ def done_runs(client, experiment_name):
     return len(client.search_runs([exp.experiment_id], f"tags.`{ImportTags.STATE}` = 'done'"))
 
 
+def _ctrl_c_as_in_a_terminal():
+    """A job started in the background by a shell ignores SIGINT, and its children inherit that (a CI runner may
+    start the suite so): the command under test gets the disposition it has in a terminal."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def test_ctrl_c_counts_what_was_done_exits_130_and_says_rerun(src_client, dst_server, dst_client, uniq, tmp_path):
     exp_id = src_client.create_experiment(f"fh-int-{uniq}")
     for i in range(8):
@@ -175,7 +181,8 @@ def test_ctrl_c_counts_what_was_done_exits_130_and_says_rerun(src_client, dst_se
     env = dict(os.environ, MLFLOW_TRACKING_URI=dst_server.uri)
     proc = subprocess.Popen([os.path.join(BIN, "import-experiment"), "--input-dir", str(tmp_path / "exp"),
                              "--experiment-name", dst_name, "--workers", "2", "--max-requests-per-second", "3"],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, text=True)
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, text=True,
+                            preexec_fn=_ctrl_c_as_in_a_terminal)
     deadline = time.time() + 60
     while done_runs(dst_client, dst_name) < 2 and time.time() < deadline and proc.poll() is None:
         time.sleep(0.2)
