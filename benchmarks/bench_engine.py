@@ -14,6 +14,7 @@ machine both servers and the client share the cores, which caps what any overlap
 import argparse
 import json
 import os
+import resource
 import shutil
 import socket
 import subprocess
@@ -28,6 +29,7 @@ TOOLS = os.path.join(ROOT, "..", "shared", "tools")
 BIN = os.path.dirname(sys.executable)
 
 from tests.servers import MlflowServer, start_all  # noqa: E402
+from benchmarks.bench_reference import tree_cpu_seconds  # noqa: E402
 
 
 def free_port():
@@ -66,11 +68,17 @@ def timed(cmd, env_uri=None):
     env = dict(os.environ)
     if env_uri:
         env["MLFLOW_TRACKING_URI"] = env_uri
-    start = time.time()
+    start, cpu0 = time.time(), _children_cpu()
     res = subprocess.run(cmd, env=env, capture_output=True, text=True)
     if res.returncode != 0:
         print(res.stdout[-2000:], res.stderr[-2000:], file=sys.stderr)
-    return round(time.time() - start, 1), res.returncode
+    return round(time.time() - start, 1), res.returncode, round(_children_cpu() - cpu0, 1)
+
+
+def _children_cpu():
+    """CPU seconds of the finished child processes (the commands; the proxies and servers are still running)."""
+    ru = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return ru.ru_utime + ru.ru_stime
 
 
 def census_diff(src_uri, dst_uri, prefix):
@@ -95,11 +103,15 @@ def change_runs(uri, fraction):
     return len(chosen)
 
 
-def measure(src_proxy, dst_proxy, cmd_and_env):
+def measure(src_proxy, dst_proxy, cmd_and_env, servers):
+    """Wall time, exit code and client CPU of each command; requests to each side; CPU of the two servers."""
     src_proxy.reset()
     dst_proxy.reset()
+    server_cpu0 = [tree_cpu_seconds(s.proc.pid) for s in servers]
     results = [timed(cmd, env) for cmd, env in cmd_and_env]
-    return {"wall_s": [w for w, _ in results], "exit_codes": [rc for _, rc in results],
+    server_cpu = [round(tree_cpu_seconds(s.proc.pid) - c0, 1) for s, c0 in zip(servers, server_cpu0)]
+    return {"wall_s": [w for w, _, _ in results], "exit_codes": [rc for _, rc, _ in results],
+            "client_cpu_s": [c for _, _, c in results], "server_cpu_s": {"src": server_cpu[0], "dst": server_cpu[1]},
             "src_requests": src_proxy.counts(), "dst_requests": dst_proxy.counts()}
 
 
@@ -135,21 +147,24 @@ def main():
             two_step = measure(src_proxy, dst_a, [
                 ([os.path.join(BIN, "export-all"), "--output-dir", out, "--export-deleted-runs", "--quiet"] + workers,
                  src_proxy.uri),
-                ([os.path.join(BIN, "import-all"), "--input-dir", out, "--quiet"] + workers, dst_a.uri)])
+                ([os.path.join(BIN, "import-all"), "--input-dir", out, "--quiet"] + workers, dst_a.uri)],
+                [src, dsts[2 * r]])
             export_mb = round(sum(os.path.getsize(os.path.join(d, f)) for d, _, fs in os.walk(out) for f in fs) / 1e6,
                               1)
             shutil.rmtree(out, ignore_errors=True)
             direct = measure(src_proxy, dst_b, [
                 ([os.path.join(BIN, "copy-all"), "--src-mlflow-uri", src_proxy.uri, "--dst-mlflow-uri", dst_b.uri,
-                  "--export-deleted-runs", "--quiet"] + workers, None)])
+                  "--export-deleted-runs", "--quiet"] + workers, None)], [src, dsts[2 * r + 1]])
             runs, diff_a = census_diff(src.uri, dsts[2 * r].uri, os.path.join(base, f"census-a{r}"))
             _, diff_b = census_diff(src.uri, dsts[2 * r + 1].uri, os.path.join(base, f"census-b{r}"))
             export_import_s, copy_s = sum(two_step["wall_s"]), direct["wall_s"][0]
             rounds.append({
                 "export_import": {"wall_s": two_step["wall_s"], "exit_codes": two_step["exit_codes"],
+                                  "client_cpu_s": two_step["client_cpu_s"], "server_cpu_s": two_step["server_cpu_s"],
                                   "export_dir_mb": export_mb, "src": summary(two_step["src_requests"]),
                                   "dst": summary(two_step["dst_requests"]), "census_diff": diff_a},
                 "copy_all": {"wall_s": copy_s, "exit_codes": direct["exit_codes"],
+                             "client_cpu_s": direct["client_cpu_s"], "server_cpu_s": direct["server_cpu_s"],
                              "src": summary(direct["src_requests"]), "dst": summary(direct["dst_requests"]),
                              "census_diff": diff_b},
                 "runs": runs, "copy_over_export_import_wall": round(copy_s / export_import_s, 2)})
@@ -160,7 +175,7 @@ def main():
         copy_requests = rounds[-1]["copy_all"]["src"]["total"] + rounds[-1]["copy_all"]["dst"]["total"]
         synced = measure(src_proxy, dst_b, [
             ([os.path.join(BIN, "mlflow-export-import"), "sync", "--src-uri", src_proxy.uri, "--dst-uri", dst_b.uri,
-              "--quiet"] + workers, None)])
+              "--quiet"] + workers, None)], [src, dsts[-1]])
         _, diff_sync = census_diff(src.uri, dsts[-1].uri, os.path.join(base, "census-sync"))
         sync_requests = synced["src_requests"]["total"] + synced["dst_requests"]["total"]
         result = {"preset": args.preset, "workers": args.workers, "latency_ms": args.latency_ms, "rounds": rounds,

@@ -7,8 +7,9 @@ type, and the plan functions by name for callers of this module. The destination
 (client_utils.ReadOnlyClient): a write reaching it is a bug, and raises instead of changing the server."""
 import os
 
+from mlflow_export_import.bulk.rename_utils import get_renames, rename
 from mlflow_export_import.common.io_utils import subdirs
-from mlflow_export_import.evaluation_dataset.plan import plan_datasets
+from mlflow_export_import.evaluation_dataset.plan import plan_datasets, sibling_experiment_names
 from mlflow_export_import.experiment.plan import plan_experiment, plan_experiments, plan_exported_experiments
 from mlflow_export_import.logged_model.plan import plan_logged_model, plan_logged_models_dir
 from mlflow_export_import.model.plan import plan_model, plan_model_versions, plan_models
@@ -30,4 +31,8 @@ def plan_all(client, input_dir, delete_model, delete_prompt, delete_dataset, exp
         plan_prompts(client, subdirs(prompts_dir), delete_prompt, report)
     datasets_dir = os.path.join(input_dir, "evaluation_datasets")
     if os.path.isdir(datasets_dir):
-        plan_datasets(client, subdirs(datasets_dir), delete_dataset, report)
+        # the experiments import-all creates first (renamed as it renames them) get the datasets' links
+        renames = get_renames(experiment_renames)
+        names = {src_id: rename(name, renames) for src_id, name in sibling_experiment_names(datasets_dir).items()}
+        plan_datasets(client, subdirs(datasets_dir), delete_dataset, report, experiment_names=names,
+                      experiments_to_create=set(names.values()))

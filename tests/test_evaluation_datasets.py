@@ -109,6 +109,40 @@ def test_cli_single_round_trip_with_rename_and_delete(src_client, dst_client, sr
     assert store(dst_client).get_dataset_experiment_ids(new_id) == [dst_exp]
 
 
+def test_dry_run_plans_the_experiment_link_the_import_then_adds(src_client, dst_client, src_server, dst_server,
+                                                                 uniq, tmp_path):
+    """A dataset already complete in the destination but for a link to an experiment created there since: the
+    import adds the link and says it copied; its dry run must say it would update, not 'already in the
+    destination' (before the fix the plan looked at tags and records only)."""
+    name, exp_name = f"dslink_{uniq}", f"dslinkexp_{uniq}"
+    dataset_id = make_dataset(src_client, name, [src_client.create_experiment(exp_name)])
+    env_src, env_dst = {"MLFLOW_TRACKING_URI": src_server.uri}, {"MLFLOW_TRACKING_URI": dst_server.uri}
+    res = CliRunner().invoke(export_dataset_main, ["--dataset-id", dataset_id, "--output-dir", str(tmp_path)],
+                             env=env_src)
+    assert res.exit_code == 0, res.output
+    res = CliRunner().invoke(import_dataset_main, ["--input-dir", str(tmp_path)], env=env_dst)
+    assert res.exit_code == 0 and "dropped" in res.output, res.output
+    dst_exp = dst_client.create_experiment(exp_name)
+
+    plan_file = tmp_path / "plan.json"
+    res = CliRunner().invoke(import_dataset_main, ["--input-dir", str(tmp_path), "--dry-run",
+                                                   "--report", str(plan_file)], env=env_dst)
+    assert res.exit_code == 0, res.output
+    plan = json.load(open(plan_file))
+    assert [p["id"] for p in plan["planned"]] == [name], plan
+
+    report_file = tmp_path / "report.json"
+    res = CliRunner().invoke(import_dataset_main, ["--input-dir", str(tmp_path), "--report", str(report_file)],
+                             env=env_dst)
+    assert res.exit_code == 0, res.output
+    assert json.load(open(report_file))["counts"]["evaluation_datasets"]["copied"] == 1
+    dst_id = dst_client.search_datasets(filter_string=f"name = '{name}'")[0].dataset_id
+    assert store(dst_client).get_dataset_experiment_ids(dst_id) == [dst_exp]
+    res = CliRunner().invoke(import_dataset_main, ["--input-dir", str(tmp_path), "--dry-run",
+                                                   "--report", str(plan_file)], env=env_dst)
+    assert res.exit_code == 0 and json.load(open(plan_file))["planned"] == [], res.output
+
+
 def test_reference_export_imports_with_experiment_links(fresh_pair, count_tool, tmp_path):
     dst = fresh_pair[1]
     client = dst.client()

@@ -224,3 +224,20 @@ def test_export_files_are_written_whole(tmp_path):
     io_utils.write_export_file(str(tmp_path), "y.json", "s.py", {"k": 1})
     assert list(json.loads((tmp_path / "y.json").read_text())) == ["system", "mlflow"]
     assert [f for f in os.listdir(tmp_path) if f.startswith(".tmp")] == []
+
+
+def test_a_version_whose_description_was_cleared_is_not_level():
+    """The sync's listing check: a source version whose description was emptied differs from a copy that still
+    has one (an empty description must not read as 'no change')."""
+    from mlflow.entities.model_registry import ModelVersion, ModelVersionTag
+    from mlflow_export_import.engine.registry import version_diff
+
+    def version(description, stage="None", tags=None):
+        return ModelVersion("m", "1", 0, current_stage=stage, description=description,
+                            tags=[ModelVersionTag(k, v) for k, v in (tags or {}).items()])
+
+    assert version_diff(version("same"), version("same"), True).is_empty()
+    assert not version_diff(version(""), version("old text"), True).is_empty()
+    assert version_diff(version("", "Production"), version("", "Staging"), True).stage == "Production"
+    assert version_diff(version("", "Production"), version("", "Staging"), False).is_empty()  # Unity Catalog
+    assert version_diff(version("", tags={"a": "1"}), version("", tags={"b": "2"}), True)[2:] == ({"a": "1"}, ["b"])

@@ -4,9 +4,8 @@ import os
 
 import click
 
-from mlflow_export_import.bulk.export_experiments import EXPERIMENTS_FILE
 from mlflow_export_import.client.client_utils import use_client
-from mlflow_export_import.common import MlflowExportImportException, io_utils
+from mlflow_export_import.common import MlflowExportImportException
 from mlflow_export_import.common.capabilities import unsupported_reason
 from mlflow_export_import.common.click_options import (
     opt_dry_run, opt_retry_failed,
@@ -18,7 +17,7 @@ from mlflow_export_import.common.report import Report
 from mlflow_export_import.evaluation_dataset.export_evaluation_dataset import (
     DATASET_FILE, KIND, DatasetsUnsupported, check_datasets_supported)
 from mlflow_export_import.evaluation_dataset.import_evaluation_dataset import import_evaluation_dataset
-from mlflow_export_import.evaluation_dataset.plan import plan_datasets
+from mlflow_export_import.evaluation_dataset.plan import plan_datasets, sibling_experiment_names
 
 
 def import_evaluation_datasets(input_dir, delete_dataset=False, use_threads=False, mlflow_client=None, report=None,
@@ -52,18 +51,6 @@ def import_evaluation_datasets(input_dir, delete_dataset=False, use_threads=Fals
             "failed_imports": done["failed"]}
 
 
-def sibling_experiment_names(input_dir):
-    """{source experiment id: name} from <input_dir>/../experiments/experiments.json, if there is one."""
-    path = os.path.join(os.path.dirname(os.path.abspath(input_dir)), "experiments", EXPERIMENTS_FILE)
-    if not os.path.isfile(path):
-        return {}
-    try:
-        experiments = io_utils.read_file_mlflow(path).get("experiments") or []
-    except MlflowExportImportException:
-        return {}
-    return {str(e["id"]): e["name"] for e in experiments if isinstance(e, dict) and e.get("id") and e.get("name")}
-
-
 @click.command("import-evaluation-datasets")
 @opt_input_dir
 @bool_option("--delete-evaluation-dataset", "Delete destination datasets of the same names first.")
@@ -77,7 +64,8 @@ def main(input_dir, delete_evaluation_dataset, use_threads, workers, retry_faile
     with command("import-evaluation-datasets", locals(), report_file,
                  dry_run=dry_run, retry_failed=retry_failed) as report:
         if dry_run:
-            plan_datasets(mk_client(read_only=True), subdirs(input_dir), delete_evaluation_dataset, report)
+            plan_datasets(mk_client(read_only=True), subdirs(input_dir), delete_evaluation_dataset, report,
+                          experiment_names=sibling_experiment_names(input_dir))
             return
         import_evaluation_datasets(input_dir, delete_evaluation_dataset, use_threads, mlflow_client=mk_client(),
                                    report=report, workers=workers)

@@ -24,35 +24,21 @@ class TokenBucket:
             time.sleep(wait)
 
 
-class RateLimitedClient:
-    """Wraps an MlflowClient: each public method call waits for a token. Attributes pass through, except the
-    ways past the client's methods that the package takes to save requests (the tracking store, for writes MLflow's
-    client would precede with a read, and the registry client): their calls wait for a token too, so that every
-    request counts against the cap."""
-
-    def __init__(self, client, requests_per_second):
-        self._client = client
-        self._bucket = TokenBucket(requests_per_second)
-
-    def __getattr__(self, name):
-        attr = getattr(self._client, name)
-        if name == "_tracking_client":
-            return _Limited(attr, self._bucket, wrapped=("store",))
-        if name == "_get_registry_client":
-            return lambda *args, **kwargs: _Limited(attr(*args, **kwargs), self._bucket, wrapped=("store",))
-        if name.startswith("_") or not callable(attr):
-            return attr
-        return _limited(attr, self._bucket)
+# The ways past an MlflowClient's methods that the package takes to save requests: the tracking store (for writes
+# MLflow's client would precede with a read) and the registry client. Their calls wait for a token too, so that
+# every request counts against the cap: {attribute: what of it is wrapped in turn}.
+CLIENT_BYPASSES = {"_tracking_client": {"store": {}}}
+CLIENT_FACTORIES = {"_get_registry_client": {"store": {}}}
 
 
 class _Limited:
-    """An object whose public method calls wait for a token of the bucket; the attributes named in `wrapped` are
-    wrapped the same way."""
+    """An object whose public method calls wait for a token of the bucket. wrapped: {attribute: its wrapped}, an
+    attribute wrapped the same way; made: {method: its wrapped}, a method whose result is wrapped."""
 
-    _OWN = ("_obj", "_bucket", "_wrapped")
+    _OWN = ("_obj", "_bucket", "_wrapped", "_made")
 
-    def __init__(self, obj, bucket, wrapped=()):
-        for key, value in zip(self._OWN, (obj, bucket, wrapped)):
+    def __init__(self, obj, bucket, wrapped=None, made=None):
+        for key, value in zip(self._OWN, (obj, bucket, wrapped or {}, made or {})):
             object.__setattr__(self, key, value)
 
     def __setattr__(self, name, value):
@@ -61,10 +47,20 @@ class _Limited:
     def __getattr__(self, name):
         attr = getattr(self._obj, name)
         if name in self._wrapped:
-            return _Limited(attr, self._bucket)
+            return _Limited(attr, self._bucket, self._wrapped[name])
+        if name in self._made:
+            return lambda *args, **kwargs: _Limited(attr(*args, **kwargs), self._bucket, self._made[name])
         if name.startswith("_") or not callable(attr):
             return attr
         return _limited(attr, self._bucket)
+
+
+class RateLimitedClient(_Limited):
+    """Wraps an MlflowClient: each public method call, and each call through its store or registry client, waits
+    for a token. Other attributes pass through."""
+
+    def __init__(self, client, requests_per_second):
+        super().__init__(client, TokenBucket(requests_per_second), CLIENT_BYPASSES, CLIENT_FACTORIES)
 
 
 def _limited(method, bucket):

@@ -4,6 +4,7 @@ resume what is half-done. A sync then brings copied model versions level with th
 tags and description (and, with delete, removes versions gone from the source)."""
 import os
 import tempfile
+from collections import namedtuple
 
 from mlflow_export_import.bulk.export_evaluation_datasets import export_evaluation_datasets
 from mlflow_export_import.bulk.export_models import _export_models
@@ -106,8 +107,7 @@ def _is_level(src_model, dst_model, src_vs, dst_vs, delete):
         return False  # a version made by hand, or a placeholder an import left: the full way looks at it
     if any(key not in dst_vs for key in src_vs) or (delete and any(key not in src_vs for key in dst_vs)):
         return False
-    dst_name = dst_model.name
-    if any(_version_changes(None, dst_name, key, sv, dst_vs[key], True) for key, sv in src_vs.items()):
+    if not all(version_diff(sv, dst_vs[key], True).is_empty() for key, sv in src_vs.items()):
         return False
     wanted = {a: str(dst_vs[f"{src_model.name}/{v}"].version) for a, v in (src_model.aliases or {}).items()}
     return wanted == {a: str(v) for a, v in (dst_model.aliases or {}).items()}
@@ -156,20 +156,35 @@ def model_changes(src, dst, src_name, dst_name, delete):
     return changes
 
 
+class VersionDiff(namedtuple("VersionDiff", "stage description tags_to_set tags_to_delete")):
+    """stage and description: the source's, where the copy's differs (else None); the tags to set and delete."""
+
+    def is_empty(self):
+        return self.stage is None and self.description is None and not self.tags_to_set and \
+            not self.tags_to_delete
+
+
+def version_diff(sv, dv, holds_stages):
+    """What differs between a source version and its copy (None or empty where they agree): no request."""
+    return VersionDiff(sv.current_stage if holds_stages and sv.current_stage != dv.current_stage else None,
+                       sv.description or "" if (sv.description or "") != (dv.description or "") else None,
+                       *_tag_changes(sv.tags or {}, dv.tags or {}))
+
+
 def _version_changes(dst, dst_name, key, sv, dv, holds_stages):
-    v, changes = dv.version, []
-    if holds_stages and sv.current_stage != dv.current_stage:
-        changes.append((key, f"move version {v} of '{dst_name}' to stage {sv.current_stage}",
-                        lambda: dst.transition_model_version_stage(dst_name, v, sv.current_stage,
+    """The writes that bring one copied version level with its source: [(version key, what, do it)]."""
+    v, diff, changes = dv.version, version_diff(sv, dv, holds_stages), []
+    if diff.stage is not None:
+        changes.append((key, f"move version {v} of '{dst_name}' to stage {diff.stage}",
+                        lambda: dst.transition_model_version_stage(dst_name, v, diff.stage,
                                                                    archive_existing_versions=False)))
-    if (sv.description or "") != (dv.description or ""):
+    if diff.description is not None:
         changes.append((key, f"update the description of version {v} of '{dst_name}'",
-                        lambda: dst.update_model_version(dst_name, v, description=sv.description or "")))
-    to_set, to_delete = _tag_changes(sv.tags or {}, dv.tags or {})
-    for k, value in to_set.items():
+                        lambda: dst.update_model_version(dst_name, v, description=diff.description)))
+    for k, value in diff.tags_to_set.items():
         changes.append((key, f"set tag '{k}' of version {v} of '{dst_name}'",
                         lambda k=k, value=value: dst.set_model_version_tag(dst_name, v, k, value)))
-    for k in to_delete:
+    for k in diff.tags_to_delete:
         changes.append((key, f"delete tag '{k}' of version {v} of '{dst_name}'",
                         lambda k=k: dst.delete_model_version_tag(dst_name, v, k)))
     return changes

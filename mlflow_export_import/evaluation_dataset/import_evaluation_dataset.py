@@ -6,14 +6,14 @@ import os
 import click
 
 from mlflow_export_import.client.client_utils import use_client
-from mlflow_export_import.common import id_map as id_maps
 from mlflow_export_import.common.click_options import opt_dry_run, bool_option, opt_input_dir, opt_report
 from mlflow_export_import.common.cli_utils import command, mk_client
 from mlflow_export_import.common.report import Report
 from mlflow_export_import.evaluation_dataset.export_evaluation_dataset import (
     DATASET_FILE, KIND, check_datasets_supported, datasets_named, record_failure, store)
 from mlflow_export_import.evaluation_dataset.plan import (
-    dataset_tags, missing_tags, plan_datasets, read_dataset_file, records_to_upsert)
+    dataset_tags, destination_experiment_ids, missing_tags, new_links, plan_datasets, read_dataset_file,
+    records_to_upsert)
 
 UPSERT_BATCH = 500
 
@@ -36,7 +36,9 @@ def import_evaluation_dataset(input_dir, dataset_name=None, delete_dataset=False
         if delete_dataset:
             for existing in datasets_named(client, name):
                 store(client).delete_dataset(existing.dataset_id)
-        experiment_ids = destination_experiment_ids(client, src, id_map, experiment_names, report, name)
+        experiment_ids = destination_experiment_ids(client, src, id_map, experiment_names, lambda exp: report.note(
+            f"evaluation dataset '{name}': link to source experiment {exp} dropped (no such experiment in the "
+            "destination)"))
         dataset_id, changed = import_dataset(client, name, src, experiment_ids)
     except Exception as ex:
         record_failure(client, report, obj_id, ex, "import")
@@ -48,26 +50,6 @@ def import_evaluation_dataset(input_dir, dataset_name=None, delete_dataset=False
     return name, dataset_id
 
 
-def destination_experiment_ids(client, src, id_map, experiment_names, report, name):
-    """The destination ids of the dataset's experiments: by the IdMap of this import, else by the exported
-    names, else by names given for the source ids. An experiment that is not in the destination is dropped."""
-    src_ids = [str(x) for x in src.get("experiment_ids") or []]
-    names = list(src.get("experiment_names") or []) + [None] * len(src_ids)
-    dst_ids = []
-    for src_id, exp_name in zip(src_ids, names):
-        dst_id = id_map.get(id_maps.EXPERIMENTS, src_id) if id_map is not None else None
-        exp_name = exp_name or (experiment_names or {}).get(src_id)
-        if dst_id is None and exp_name:
-            exp = client.get_experiment_by_name(exp_name)
-            dst_id = exp.experiment_id if exp is not None and exp.lifecycle_stage == "active" else None
-        if dst_id is None:
-            report.note(f"evaluation dataset '{name}': link to source experiment {exp_name or src_id} dropped "
-                        "(no such experiment in the destination)")
-        elif dst_id not in dst_ids:
-            dst_ids.append(dst_id)
-    return dst_ids
-
-
 def import_dataset(client, name, src, experiment_ids):
     """Create or complete the dataset. Returns (dataset id, whether anything changed)."""
     existing = datasets_named(client, name)
@@ -77,10 +59,9 @@ def import_dataset(client, name, src, experiment_ids):
         if missing:
             store(client).set_dataset_tags(dataset.dataset_id, missing)
             changed = True
-        linked = set(store(client).get_dataset_experiment_ids(dataset.dataset_id))
-        new_links = [x for x in experiment_ids if x not in linked]
-        if new_links:
-            store(client).add_dataset_to_experiments(dataset.dataset_id, new_links)
+        links = new_links(client, dataset.dataset_id, experiment_ids)
+        if links:
+            store(client).add_dataset_to_experiments(dataset.dataset_id, links)
             changed = True
     else:
         dataset = store(client).create_dataset(name=name, tags=dataset_tags(src) or None, experiment_ids=experiment_ids)

@@ -4,7 +4,9 @@ their --dry-run take it from here; this module imports no importer."""
 import json
 import os
 
+from mlflow_export_import.bulk.export_experiments import EXPERIMENTS_FILE
 from mlflow_export_import.common import MlflowExportImportException, io_utils
+from mlflow_export_import.common import id_map as id_maps
 from mlflow_export_import.common.capabilities import unsupported_reason
 from mlflow_export_import.evaluation_dataset import export_evaluation_dataset as datasets
 from mlflow_export_import.evaluation_dataset.export_evaluation_dataset import store
@@ -62,8 +64,51 @@ def record_key(record):
     return json.dumps({k: record.get(k) or None for k in RECORD_FIELDS}, sort_keys=True, default=str)
 
 
-def plan_datasets(client, dataset_dirs, delete_dataset, report, dataset_name=None):
-    """A dataset is skipped when one of its name has its tags and every record (same content)."""
+def sibling_experiment_names(input_dir):
+    """{source experiment id: name} from <input_dir>/../experiments/experiments.json, if there is one."""
+    path = os.path.join(os.path.dirname(os.path.abspath(input_dir)), "experiments", EXPERIMENTS_FILE)
+    if not os.path.isfile(path):
+        return {}
+    try:
+        experiments = io_utils.read_file_mlflow(path).get("experiments") or []
+    except MlflowExportImportException:
+        return {}
+    return {str(e["id"]): e["name"] for e in experiments if isinstance(e, dict) and e.get("id") and e.get("name")}
+
+
+def destination_experiment_ids(client, src, id_map=None, experiment_names=None, dropped=None):
+    """The destination ids of the dataset's experiments: by the IdMap of this import, else by the exported
+    names, else by names given for the source ids. An experiment that is not in the destination is left out;
+    dropped(name or source id), when given, is told of each."""
+    src_ids = [str(x) for x in src.get("experiment_ids") or []]
+    names = list(src.get("experiment_names") or []) + [None] * len(src_ids)
+    dst_ids = []
+    for src_id, exp_name in zip(src_ids, names):
+        dst_id = id_map.get(id_maps.EXPERIMENTS, src_id) if id_map is not None else None
+        exp_name = exp_name or (experiment_names or {}).get(src_id)
+        if dst_id is None and exp_name:
+            exp = client.get_experiment_by_name(exp_name)
+            dst_id = exp.experiment_id if exp is not None and exp.lifecycle_stage == "active" else None
+        if dst_id is None:
+            if dropped:
+                dropped(exp_name or src_id)
+        elif dst_id not in dst_ids:
+            dst_ids.append(dst_id)
+    return dst_ids
+
+
+def new_links(client, dataset_id, experiment_ids):
+    """The experiments the destination dataset is not linked to yet."""
+    linked = set(store(client).get_dataset_experiment_ids(dataset_id))
+    return [x for x in experiment_ids if x not in linked]
+
+
+def plan_datasets(client, dataset_dirs, delete_dataset, report, dataset_name=None, experiment_names=None,
+                  experiments_to_create=()):
+    """A dataset is skipped when one of its name has its tags, its links to the destination's experiments and
+    every record (same content). experiment_names: {source experiment id: name}, as the import is given them;
+    experiments_to_create: the names of experiments the planned import creates first (import-all), which the
+    dataset would then be linked to."""
     try:
         datasets.check_datasets_supported(client)
     except datasets.DatasetsUnsupported:
@@ -75,7 +120,8 @@ def plan_datasets(client, dataset_dirs, delete_dataset, report, dataset_name=Non
             src = read_dataset_file(os.path.join(path, datasets.DATASET_FILE))
             obj_id = name = dataset_name or src["name"]
             named = datasets.datasets_named(client, name)
-            if named and not delete_dataset and not _dataset_changes(client, named[0], src):
+            if named and not delete_dataset and \
+                    not _dataset_changes(client, named[0], src, experiment_names, experiments_to_create):
                 report.skipped(datasets.KIND, name, "already in the destination")
             else:
                 verb = "create" if not named else "replace" if delete_dataset else "update"
@@ -84,9 +130,13 @@ def plan_datasets(client, dataset_dirs, delete_dataset, report, dataset_name=Non
             datasets.record_failure(client, report, obj_id, ex, "import")
 
 
-def _dataset_changes(client, dataset, src):
-    """Whether the import would change the destination dataset: tags or records it lacks (the records are not
-    read when a tag is missing already)."""
+def _dataset_changes(client, dataset, src, experiment_names, experiments_to_create):
+    """Whether the import would change the destination dataset: tags, experiment links or records it lacks
+    (each read only when the ones before show no change)."""
     if missing_tags(dataset, src):
+        return True
+    created_later = []
+    experiment_ids = destination_experiment_ids(client, src, None, experiment_names, created_later.append)
+    if set(created_later) & set(experiments_to_create) or new_links(client, dataset.dataset_id, experiment_ids):
         return True
     return bool(records_to_upsert(client, dataset.dataset_id, src.get("records") or []))
