@@ -1,6 +1,8 @@
 """The frame every command runs in: progress display, rate limit, summary, report, exit codes."""
 import io
 import json
+import subprocess
+import sys
 import time
 
 from click.testing import CliRunner
@@ -70,3 +72,24 @@ def test_report_file_quiet_and_rate_limit_options(src_server, tmp_path):
     assert report["ok"] is False
     assert report["counts"]["runs"]["failed"] == 1
     assert report["failures"][0]["id"] == "0" * 32
+
+
+def test_modules_mlflow_looks_for_before_each_request_are_marked_absent_once(src_server):
+    """A command records that the Databricks runtime is not installed (MLflow tries to import it before every
+    request, searching sys.path each time): importing it then fails at once, installed modules are untouched, and
+    requests still go out with their headers. Run in a fresh interpreter, as a command runs."""
+    code = (
+        "import sys, json\n"
+        "from mlflow_export_import.common.absent_modules import remember_absent\n"
+        "remember_absent(('no_such_module_here', 'json', 'dbruntime'))\n"
+        "assert sys.modules['no_such_module_here'] is None and sys.modules['dbruntime'] is None\n"
+        "assert sys.modules['json'] is json\n"
+        "try:\n"
+        "    import no_such_module_here\n"
+        "    raise SystemExit('imported')\n"
+        "except ImportError:\n"
+        "    pass\n"
+        "from mlflow import MlflowClient\n"
+        f"print(len(MlflowClient('{src_server.uri}').search_experiments()) >= 1)\n")
+    res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert res.returncode == 0 and res.stdout.strip() == "True", res.stderr[-2000:]

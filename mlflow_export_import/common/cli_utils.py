@@ -17,6 +17,7 @@ from mlflow_export_import.common import MlflowExportImportException, UsageError,
 from mlflow_export_import.common import parallel
 from mlflow_export_import.common.logging_utils import configure_logging, get_logger
 from mlflow_export_import.common.progress import Progress, attach_to_logger
+from mlflow_export_import.common.absent_modules import remember_absent
 from mlflow_export_import.common.rate_limit import RateLimitedClient
 from mlflow_export_import.common.report import Report
 from mlflow_export_import.common.retry_list import RetryList
@@ -94,6 +95,7 @@ def command(name, options, report_file=None, dry_run=False, retry_failed=None):
             if dry_run:
                 raise UsageError("--dry-run and --retry-failed cannot be combined")
             report.retry = RetryList.read(retry_failed)
+        remember_absent()  # MLflow looks for them before every request
         with parallel.session():  # the command's pools share one concurrency limit, learned as they go
             yield report
     except UsageError as ex:  # bad options: nothing was done, so no summary; the error once
