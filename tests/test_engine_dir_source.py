@@ -11,6 +11,8 @@ from mlflow import MlflowClient
 
 from mlflow_export_import.common.report import Report
 from mlflow_export_import.common.source_tags import ImportTags
+from mlflow_export_import.engine import experiments as engine_experiments
+from mlflow_export_import.engine.copy import copy_experiments
 from mlflow_export_import.engine.experiments import ExperimentCopier
 from mlflow_export_import.engine.runs import RunWriter
 from mlflow_export_import.engine.source_dir import DirSource, ExportedRun
@@ -20,7 +22,7 @@ from mlflow_export_import.experiment.plan import run_dirs_of
 from mlflow_export_import.run.import_run import RunImporter
 from mlflow_export_import.verify.verify import verify
 from tests.test_import_requests import ENDPOINT, CountingProxy
-from tests.workload import make_experiment, runs_by_name
+from tests.workload import T0, make_experiment, make_run, runs_by_name
 
 WRITES = ("create", "log-batch", "log-inputs", "update", "delete", "restore", "set-tag", "delete-tag")
 
@@ -118,6 +120,24 @@ def test_a_run_left_out_takes_its_children_with_it(exported, dst_client, uniq):
         ids["child"]: f"its parent run '{ids['parent']}' was not imported",
         ids["grandchild"]: f"its parent run '{ids['child']}' was not imported"}
     assert list(runs_by_name(dst_client, exp_id)) == ["run0"]
+
+
+def test_a_child_listed_before_its_parent_with_its_own_child_is_copied_linked(src_client, dst_client, uniq,
+                                                                           monkeypatch):
+    """A server lists runs newest first: with two runs a page, a child and its grandchild come on the page before
+    their parent. The grandchild waits for the child, which waits for the parent (it was failed as if its parent's
+    copy had failed, before the waiting list knew waiting parents)."""
+    name = f"engine-pages-{uniq}"
+    exp_id = src_client.create_experiment(name)
+    parent = make_run(src_client, exp_id, "parent", start=T0, artifacts=False)
+    child = make_run(src_client, exp_id, "child", start=T0 + 1000, parent_id=parent, artifacts=False)
+    make_run(src_client, exp_id, "grandchild", start=T0 + 2000, parent_id=child, artifacts=False)
+    monkeypatch.setattr(engine_experiments, "PAGE", 2)
+    report = copy_experiments(name, src_client, dst_client, workers=2)
+    assert not report.failures and report.count("runs") == 3
+    dst = _dst_runs(dst_client, name)
+    assert dst["child"].data.tags["mlflow.parentRunId"] == dst["parent"].info.run_id
+    assert dst["grandchild"].data.tags["mlflow.parentRunId"] == dst["child"].info.run_id
 
 
 class _NoIdMap:

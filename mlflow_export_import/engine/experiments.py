@@ -24,7 +24,6 @@ from mlflow_export_import.experiment.export_experiment import experiment_to_dict
 from mlflow_export_import.experiment.destination import create_or_update_experiment
 from mlflow_export_import.experiment.plan import ALREADY_PRESENT, EMPTY_DEFAULT, check_experiment_importable
 from mlflow_export_import.experiment.nested_runs_utils import depth_levels
-from mlflow_export_import.run import metric_history
 from mlflow_export_import.run.import_run import MLFLOW_PARENT_RUN_ID
 from mlflow_export_import.run.plan import imported_runs
 
@@ -120,13 +119,13 @@ class ExperimentCopier:
             return dst_exp.experiment_id if dst_exp else None
         try:
             dst_id, created = create_or_update_experiment(self.dst, dst_name, experiment_to_dict(src_exp),
-                                                           self.import_source_tags)
+                                                          self.import_source_tags)
         except MlflowException as ex:
             if not is_already_there(ex):
                 raise
             # another copy created it between our look and our create: use theirs
             dst_id, created = create_or_update_experiment(self.dst, dst_name, experiment_to_dict(src_exp),
-                                                           self.import_source_tags)
+                                                          self.import_source_tags)
         self.id_map.put(id_maps.EXPERIMENTS, src_exp.experiment_id, dst_id)
         if created:
             self.report.copied("experiments")
@@ -136,8 +135,7 @@ class ExperimentCopier:
 
     def _runs(self, src_exp_id, dst_name, dst_id, existing):
         """Plan and carry out every run, page by page. Returns the source -> destination run ids."""
-        done = _RunIds(existing)
-        waiting = {}  # children whose parent was not copied yet: {src parent id: [runs]}
+        done, waiting = _RunIds(existing), _Waiting()
         view = ViewType.ALL if self.options.include_deleted or self.options.delete else ViewType.ACTIVE_ONLY
         listing = self.source.runs(src_exp_id, view, self.run_filter,
                                    unreadable=lambda run_id, why: self._run_failed(run_id, why, dst_name, done))
@@ -147,11 +145,13 @@ class ExperimentCopier:
                 break
             done.seen.update(r.info.run_id for r in page)
             self._page(page, dst_name, dst_id, existing, done, waiting)
-        # parents that never came (outside the window, failed, or unreadable): their children are copied unlinked
-        orphans = [run for runs in waiting.values() for run in runs]
-        waiting.clear()
-        if orphans:
-            self._level(orphans, dst_name, dst_id, existing, done, {})
+        # parents that never came (outside the window, or unreadable): their children are copied unlinked, and
+        # the children's children after them, linked to them
+        for parent in waiting.roots():
+            self._level(waiting.pop(parent), dst_name, dst_id, existing, done, waiting)
+        leftover = waiting.pop_all()  # runs that are each other's ancestors: no order exists
+        if leftover:
+            self._level(leftover, dst_name, dst_id, existing, done, _Waiting())
         return done
 
     def _page(self, page, dst_name, dst_id, existing, done, waiting):
@@ -163,17 +163,18 @@ class ExperimentCopier:
                 parent = parent_of[run_id]
                 if not parent or parent in done.mapping:
                     ready.append(by_id[run_id])
-                elif parent in done.seen:  # listed, but its copy failed: so does the child's, until a re-run
-                    self._run_failed(run_id, f"its parent run '{parent}' was not {self.source.verb}", dst_name, done)
+                elif parent in done.seen and parent not in waiting:
+                    # listed, but its copy failed: so does the child's, until a re-run
+                    self._run_failed(run_id, self._parent_failed(parent), dst_name, done, waiting)
                 else:
-                    waiting.setdefault(parent, []).append(by_id[run_id])
+                    waiting.add(parent, by_id[run_id])
             self._level(ready, dst_name, dst_id, existing, done, waiting)
 
     def _level(self, runs, dst_name, dst_id, existing, done, waiting):
         """Runs whose parents have their copies: planned, then carried out a batch at a time (what a batch's
         copies read of a server source, metric histories above all, is read in bulk: a few requests for up to 100
         runs)."""
-        for batch in metric_history.history_batches(runs):
+        for batch in self.source.batches(runs):
             planned = [(run, self._plan(run, existing.get(run.info.run_id))) for run in batch]
             prepared = self._prepare([run for run, action in planned if action.kind in COPIES])
             for (run, action), outcome, ex in map_bounded(
@@ -181,33 +182,44 @@ class ExperimentCopier:
                     planned, self.workers):
                 src_id = run.info.run_id
                 if ex is not None:
-                    self._run_failed(src_id, describe_error(ex), dst_name, done)
+                    self._run_failed(src_id, describe_error(ex), dst_name, done, waiting)
                     _logger.error(f"Run '{src_id}' failed to copy into '{dst_name}': {describe_error(ex)}")
                     continue
-                if action.kind == run_plans.OMIT:
-                    done.forget(src_id)  # no finished copy to link to: its children fail, as when it failed
+                if action.kind == run_plans.OMIT:  # no finished copy to link to: its children fail, as if it had
+                    done.forget(src_id)
+                    self._children_fail(src_id, dst_name, done, waiting)
                     continue
                 done.add(src_id, outcome)
+                done.count(action, self.dry_run)
                 if outcome.dst_info:
                     self.id_map.put(id_maps.RUNS, src_id, outcome.dst_info.run_id)
-                children = waiting.pop(src_id, [])
+                children = waiting.pop(src_id)
                 if children:
                     self._level(children, dst_name, dst_id, existing, done, waiting)
+
+    def _run_failed(self, run_id, why, dst_name, done, waiting=None):
+        """A run that failed: its children do not link to a copy an earlier attempt left; they fail with it (those
+        listed already and waiting for it too), so that a re-run links them. One a --retry-failed list leaves out
+        is not reported (nor counted). waiting: None for a run that was never listed (unreadable)."""
+        done.forget(run_id)
+        if self.wanted is None or self.wanted("runs", run_id):
+            self.report.failed("runs", run_id, why, name=dst_name)
+            done.tally["failed"] += 1
+        if waiting is not None:
+            self._children_fail(run_id, dst_name, done, waiting)
+
+    def _children_fail(self, parent, dst_name, done, waiting):
+        for child in waiting.pop(parent):
+            self._run_failed(child.info.run_id, self._parent_failed(parent), dst_name, done, waiting)
+
+    def _parent_failed(self, parent):
+        return f"its parent run '{parent}' was not {self.source.verb}"
 
     def _plan(self, run, dst_run):
         action = self.source.plan(run, dst_run, self.options)
         if self.wanted is None or self.wanted("runs", run.info.run_id):
             return action
         return run_plans.left_out(action)
-
-    def _run_failed(self, run_id, why, dst_name, done):
-        """A run that failed: its children do not link to a copy an earlier attempt left (they fail with it, so
-        that a re-run links them). One a --retry-failed list leaves out is not reported (nor counted)."""
-        done.forget(run_id)
-        if self.wanted is not None and not self.wanted("runs", run_id):
-            return
-        self.report.failed("runs", run_id, why, name=dst_name)
-        done.tally["failed"] += 1
 
     def _prepare(self, runs):
         """{run id: what the source reads in bulk of the runs to copy}."""
@@ -225,7 +237,6 @@ class ExperimentCopier:
             return RunOutcome(dst_info, None)
         if action.kind == run_plans.SKIP:  # a child of a run with no copy is copied unlinked
             self.report.skipped("runs", src_id, action.reason)
-            done.tally["skipped"] += 1
             return RunOutcome(dst_info, self._missing_links(src_run, dst_run))
         if self.dry_run:
             self.report.would("runs", src_id, f"{action.kind} run '{label}' ({src_id}) in experiment "
@@ -243,7 +254,6 @@ class ExperimentCopier:
                                                  prepared.get(src_id))
             links = model_links(run_dct)
         self.report.copied("runs")
-        done.tally["copied"] += 1
         return RunOutcome(dst_info, links)
 
     def _missing_links(self, src_run, dst_run):
@@ -271,6 +281,33 @@ class ExperimentCopier:
             self.report.failed(kind or "experiments", obj_id or name, describe_error(ex), name=name)
 
 
+class _Waiting:
+    """Listed runs whose parent has no copy yet, by parent ({source parent id: [runs]}). A run whose parent waits
+    waits too, whatever the page it came on."""
+
+    def __init__(self):
+        self.by_parent, self.ids = {}, set()
+
+    def add(self, parent, run):
+        self.by_parent.setdefault(parent, []).append(run)
+        self.ids.add(run.info.run_id)
+
+    def pop(self, parent):
+        runs = self.by_parent.pop(parent, [])
+        self.ids.difference_update(r.info.run_id for r in runs)
+        return runs
+
+    def __contains__(self, run_id):
+        return run_id in self.ids
+
+    def roots(self):
+        """The parents waited for that are not waiting themselves: never listed."""
+        return [parent for parent in self.by_parent if parent not in self.ids]
+
+    def pop_all(self):
+        return [run for parent in list(self.by_parent) for run in self.pop(parent)]
+
+
 class _RunIds:
     """Source run id -> destination run id of every run with a copy, the destination RunInfo of the runs this
     copy carried out or found copied, the source runs listed so far, the logged-model links of the runs created
@@ -289,6 +326,12 @@ class _RunIds:
             self.infos[src_id] = outcome.dst_info
         if outcome.links:
             self.links[src_id] = outcome.links
+
+    def count(self, action, dry_run):
+        if action.kind == run_plans.SKIP:
+            self.tally["skipped"] += 1
+        elif action.kind != run_plans.KEEP and not dry_run:
+            self.tally["copied"] += 1
 
     def forget(self, src_id):
         """No copy of the run to link to (an earlier attempt may have left one half-done)."""

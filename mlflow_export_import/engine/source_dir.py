@@ -70,6 +70,10 @@ class DirSource:
         return Action(kind, REASONS[kind])
 
     @staticmethod
+    def batches(runs):
+        return [runs] if runs else []  # nothing is read ahead: every run ready is one batch of parallel work
+
+    @staticmethod
     def prepare(runs, workers=None):
         return {}  # everything is on disk
 

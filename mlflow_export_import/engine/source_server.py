@@ -26,6 +26,12 @@ class ServerSource:
     def plan(src_run, dst_run, options):
         return plan_run(src_run, dst_run, options)
 
+    @staticmethod
+    def batches(runs):
+        """The runs whose copies are prepared together: up to 100 runs per bulk history request, and a bounded
+        number of histories in memory at once."""
+        return metric_history.history_batches(runs)
+
     def prepare(self, runs, workers=None):
         """{run id: (run with everything a copy needs, {key: [Metric]})} of runs about to be copied: a few requests
         for up to 100 runs instead of a few per run."""
