@@ -4,6 +4,7 @@ exactly (verify, from the source server and from the export directory); a second
 whose run.json cannot be read fails alone, naming it; a run a --retry-failed list leaves out is neither tried nor
 reported, and its children, with no copy of it to link to, fail as they do when it fails."""
 import os
+import shutil
 import time
 
 import pytest
@@ -83,8 +84,7 @@ def test_export_dir_imports_exactly_and_again_writes_nothing(exported, src_clien
 
 def test_unreadable_run_json_fails_that_run_alone(exported, dst_client, tmp_path, uniq):
     name, _, export_dir = exported
-    copy = str(tmp_path / "exp")
-    os.system(f"cp -r '{export_dir}' '{copy}'")
+    copy = shutil.copytree(export_dir, str(tmp_path / "exp"))
     parent = next(r for r in DirSource(run_dirs_of(copy, None)).runs() if r.info.run_name == "parent")
     with open(os.path.join(parent.dir, "run.json"), "w") as f:
         f.write("{broken")

@@ -183,7 +183,7 @@ class ExperimentCopier:
                 src_id = run.info.run_id
                 if ex is not None:
                     self._run_failed(src_id, describe_error(ex), dst_name, done, waiting)
-                    _logger.error(f"Run '{src_id}' failed to copy into '{dst_name}': {describe_error(ex)}")
+                    _logger.error(f"Run '{src_id}' was not {self.source.verb} into '{dst_name}': {describe_error(ex)}")
                     continue
                 if action.kind == run_plans.OMIT:  # no finished copy to link to: its children fail, as if it had
                     done.forget(src_id)
