@@ -19,6 +19,7 @@ from mlflow_export_import.engine import backup, registry
 from mlflow_export_import.engine.experiments import ExperimentCopier
 from mlflow_export_import.engine.lock import new_owner, registry_lease
 from mlflow_export_import.engine.runs import Options, RunWriter
+from mlflow_export_import.engine.source_server import ServerSource
 from mlflow_export_import.run.import_run import RunImporter
 
 _logger = get_logger(__name__)
@@ -35,8 +36,9 @@ def copy_experiments(experiments="all", src_client=None, dst_client=None, experi
     report = report if report is not None else Report()
     id_map = id_map if id_map is not None else IdMap()
     options = Options(sync, delete, export_deleted_runs or delete, check_artifacts)
-    writer = RunWriter(src, dst, RunImporter(dst, import_source_tags, use_src_user_id, report=report), options)
-    copier = ExperimentCopier(src, dst, writer, options, report, id_map, workers, dry_run, import_source_tags,
+    source = ServerSource(src)
+    writer = RunWriter(source, dst, RunImporter(dst, import_source_tags, use_src_user_id, report=report), options)
+    copier = ExperimentCopier(source, dst, writer, options, report, id_map, workers, dry_run, import_source_tags,
                               run_filter=_window(run_start_time, runs_until))
     renames = get_renames(experiment_renames)
 
@@ -129,8 +131,9 @@ def _copy_version_runs(src, dst, models, experiment_renames, import_source_tags,
     for exp_id, ids in experiments_of_runs(src, run_ids).items():
         exp = src.get_experiment(exp_id)
         options = Options(sync, False, False, check_artifacts)
-        writer = RunWriter(src, dst, RunImporter(dst, import_source_tags, use_src_user_id, report=report), options)
-        copier = ExperimentCopier(src, dst, writer, options, report, id_map, workers, dry_run, import_source_tags,
+        source = ServerSource(src)
+        writer = RunWriter(source, dst, RunImporter(dst, import_source_tags, use_src_user_id, report=report), options)
+        copier = ExperimentCopier(source, dst, writer, options, report, id_map, workers, dry_run, import_source_tags,
                                   run_filter=_run_id_filter(ids))
         try:
             copier.copy(exp, rename(exp.name, get_renames(experiment_renames), "experiment"))

@@ -1,9 +1,10 @@
-"""Experiments: each source experiment is copied into its destination experiment run by run, with no export
-directory. A run is read from the source and written to the destination by one worker while the others read
-and write other runs, so both servers work at once; the disk holds the artifacts of the runs in flight only.
-Runs are listed a page at a time; parents are copied before their children (a child whose parent is not
-copied yet waits for it), so each copy points at its parent's copy."""
-from collections import namedtuple
+"""Experiments: each source experiment is copied into its destination experiment run by run. The source is a
+side: a tracking server (copy-*, sync: no export directory) or the export directory of one experiment (the
+imports), the one engine either way. A run is read from the source and written to the destination by one worker
+while the others read and write other runs, so both sides work at once; the disk holds the artifacts of the runs
+in flight only. Runs are listed a page at a time; parents are copied before their children (a child whose parent
+is not copied yet waits for it), so each copy points at its parent's copy."""
+from collections import Counter, namedtuple
 from itertools import islice
 
 from mlflow.entities import ViewType
@@ -12,18 +13,17 @@ from mlflow.exceptions import MlflowException
 from mlflow_export_import.client import uris
 from mlflow_export_import.common import describe_error, is_already_there
 from mlflow_export_import.common import id_map as id_maps
-from mlflow_export_import.common.iterators import SearchRunsIterator
 from mlflow_export_import.common.logging_utils import get_logger
 from mlflow_export_import.common.parallel import map_bounded
 from mlflow_export_import.common.report import Report
 from mlflow_export_import.engine import runs as run_plans
 from mlflow_export_import.engine.lock import Lease, new_owner
 from mlflow_export_import.engine.mlflow3_objects import copy_experiment_objects
+from mlflow_export_import.engine.runs import model_links
 from mlflow_export_import.experiment.export_experiment import experiment_to_dict
-from mlflow_export_import.experiment.import_experiment import _create_or_update_experiment
+from mlflow_export_import.experiment.destination import create_or_update_experiment
 from mlflow_export_import.experiment.plan import ALREADY_PRESENT, EMPTY_DEFAULT, check_experiment_importable
 from mlflow_export_import.experiment.nested_runs_utils import depth_levels
-from mlflow_export_import.run import metric_history
 from mlflow_export_import.run.import_run import MLFLOW_PARENT_RUN_ID
 from mlflow_export_import.run.plan import imported_runs
 
@@ -32,20 +32,24 @@ COPIES = (run_plans.CREATE, run_plans.FINISH)
 
 _logger = get_logger(__name__)
 
-RunOutcome = namedtuple("RunOutcome", "dst_id links")
+RunOutcome = namedtuple("RunOutcome", "dst_info links")  # dst_info: the copy's RunInfo, or None
 
 
 class ExperimentCopier:
-    def __init__(self, src, dst, writer, options, report, id_map, workers=None, dry_run=False,
-                 import_source_tags=False, run_filter=None, owner=None):
-        self.src, self.dst, self.writer, self.options = src, dst, writer, options
+    """Copies experiments run by run from a source side (engine/source_server.py: a tracking server;
+    engine/source_dir.py: an export directory, for the imports) into the destination server."""
+
+    def __init__(self, source, dst, writer, options, report, id_map, workers=None, dry_run=False,
+                 import_source_tags=False, run_filter=None, owner=None, wanted=None):
+        self.source, self.dst, self.writer, self.options = source, dst, writer, options
         self.report, self.id_map, self.workers, self.dry_run = report, id_map, workers, dry_run
         self.import_source_tags = import_source_tags
         self.run_filter = run_filter  # an extra search_runs filter (start-time window)
         self.owner = owner or new_owner()  # of the leases this copy holds (engine/lock.py)
+        self.wanted = wanted  # wanted(kind, id): the runs of a --retry-failed list; None: every run
 
     def copy(self, src_exp, dst_name):
-        """Copy one experiment; failures of its runs and objects are reported, not raised."""
+        """Copy one experiment of a server source; failures of its runs and objects are reported, not raised."""
         if self._deleted_skip(src_exp, dst_name) or self._empty_default_into_workspace(src_exp, dst_name):
             return
         dst_exp = check_experiment_importable(self.dst, dst_name, experiment_to_dict(src_exp))
@@ -64,7 +68,7 @@ class ExperimentCopier:
         """A sync looks before it takes the experiment's lease: the experiment is planned read-only. With nothing
         to do, the plan's skips are the report and the lease (five requests and a second's wait) is not taken."""
         scratch = Report()
-        planner = ExperimentCopier(self.src, self.dst, self.writer, self.options, scratch, self.id_map,
+        planner = ExperimentCopier(self.source, self.dst, self.writer, self.options, scratch, self.id_map,
                                    self.workers, dry_run=True, run_filter=self.run_filter, owner=self.owner)
         planner._copy_runs(src_exp, dst_name, dst_id)
         if scratch.planned or scratch.failures:
@@ -75,11 +79,18 @@ class ExperimentCopier:
 
     def _copy_runs(self, src_exp, dst_name, dst_id):
         existing = imported_runs(self.dst, dst_id) if dst_id else {}  # read once the lease is held
-        runs = self._runs(src_exp, dst_name, dst_id, existing)
+        runs = self.copy_runs(src_exp.experiment_id, dst_name, dst_id, existing)
+        copy_experiment_objects(self.source.client, self.dst, src_exp.experiment_id, dst_id, runs.mapping,
+                                self.report, self.id_map, self.workers, links=runs.links, dry_run=self.dry_run)
+
+    def copy_runs(self, src_exp_id, dst_name, dst_id, existing):
+        """Plan and carry out every run of the source experiment into the destination experiment dst_id (None in
+        a dry run that would create it). existing: {source run id: destination Run} of the copies made before
+        (run/plan.imported_runs; {} for an experiment just created). Returns the _RunIds."""
+        runs = self._runs(src_exp_id, dst_name, dst_id, existing)
         if self.options.delete:
             self._delete_orphans(dst_name, existing, runs)
-        copy_experiment_objects(self.src, self.dst, src_exp.experiment_id, dst_id, runs.mapping, self.report,
-                                self.id_map, self.workers, links=runs.links, dry_run=self.dry_run)
+        return runs
 
     def _empty_default_into_workspace(self, src_exp, dst_name):
         """Open-source servers always have an experiment 'Default' (id 0); a workspace has none and takes only
@@ -87,7 +98,7 @@ class ExperimentCopier:
         if dst_name != "Default" or str(src_exp.experiment_id) != "0" or \
                 not uris.parse(self.dst.tracking_uri).is_databricks:
             return False
-        if self.src.search_runs([src_exp.experiment_id], max_results=1, run_view_type=ViewType.ALL):
+        if self.source.client.search_runs([src_exp.experiment_id], max_results=1, run_view_type=ViewType.ALL):
             return False
         self.report.skipped("experiments", dst_name, EMPTY_DEFAULT)
         return True
@@ -107,14 +118,14 @@ class ExperimentCopier:
                 self.report.skipped("experiments", dst_name, ALREADY_PRESENT)
             return dst_exp.experiment_id if dst_exp else None
         try:
-            dst_id, created = _create_or_update_experiment(self.dst, dst_name, experiment_to_dict(src_exp),
-                                                           self.import_source_tags)
+            dst_id, created = create_or_update_experiment(self.dst, dst_name, experiment_to_dict(src_exp),
+                                                          self.import_source_tags)
         except MlflowException as ex:
             if not is_already_there(ex):
                 raise
             # another copy created it between our look and our create: use theirs
-            dst_id, created = _create_or_update_experiment(self.dst, dst_name, experiment_to_dict(src_exp),
-                                                           self.import_source_tags)
+            dst_id, created = create_or_update_experiment(self.dst, dst_name, experiment_to_dict(src_exp),
+                                                          self.import_source_tags)
         self.id_map.put(id_maps.EXPERIMENTS, src_exp.experiment_id, dst_id)
         if created:
             self.report.copied("experiments")
@@ -122,23 +133,25 @@ class ExperimentCopier:
             self.report.skipped("experiments", dst_name, ALREADY_PRESENT)
         return dst_id
 
-    def _runs(self, src_exp, dst_name, dst_id, existing):
+    def _runs(self, src_exp_id, dst_name, dst_id, existing):
         """Plan and carry out every run, page by page. Returns the source -> destination run ids."""
-        done = _RunIds(existing)
-        waiting = {}  # children whose parent was not copied yet: {src parent id: [runs]}
+        done, waiting = _RunIds(existing), _Waiting()
         view = ViewType.ALL if self.options.include_deleted or self.options.delete else ViewType.ACTIVE_ONLY
-        listing = iter(SearchRunsIterator(self.src, src_exp.experiment_id, filter=self.run_filter, view_type=view))
+        listing = self.source.runs(src_exp_id, view, self.run_filter,
+                                   unreadable=lambda run_id, why: self._run_failed(run_id, why, dst_name, done))
         while True:
             page = list(islice(listing, PAGE))
             if not page:
                 break
             done.seen.update(r.info.run_id for r in page)
             self._page(page, dst_name, dst_id, existing, done, waiting)
-        # parents that never came (outside the window, or failed): their children are copied unlinked
-        orphans = [run for runs in waiting.values() for run in runs]
-        waiting.clear()
-        if orphans:
-            self._level(orphans, dst_name, dst_id, existing, done, {})
+        # parents that never came (outside the window, or unreadable): their children are copied unlinked, and
+        # the children's children after them, linked to them
+        for parent in waiting.roots():
+            self._level(waiting.pop(parent), dst_name, dst_id, existing, done, waiting)
+        leftover = waiting.pop_all()  # runs that are each other's ancestors: no order exists
+        if leftover:
+            self._level(leftover, dst_name, dst_id, existing, done, _Waiting())
         return done
 
     def _page(self, page, dst_name, dst_id, existing, done, waiting):
@@ -150,85 +163,101 @@ class ExperimentCopier:
                 parent = parent_of[run_id]
                 if not parent or parent in done.mapping:
                     ready.append(by_id[run_id])
-                elif parent in done.seen:  # listed, but its copy failed: so does the child's, until a re-run
-                    self.report.failed("runs", run_id, f"its parent run '{parent}' was not copied", name=dst_name)
+                elif parent in done.seen and parent not in waiting:
+                    # listed, but its copy failed: so does the child's, until a re-run
+                    self._run_failed(run_id, self._parent_failed(parent), dst_name, done, waiting)
                 else:
-                    waiting.setdefault(parent, []).append(by_id[run_id])
+                    waiting.add(parent, by_id[run_id])
             self._level(ready, dst_name, dst_id, existing, done, waiting)
 
     def _level(self, runs, dst_name, dst_id, existing, done, waiting):
-        """Runs whose parents have their copies: planned, then carried out a batch at a time (a batch's metric
-        histories are read in bulk, a few requests for up to 100 runs)."""
-        for batch in metric_history.history_batches(runs):
-            planned = [(run, run_plans.plan_run(run, existing.get(run.info.run_id), self.options)) for run in batch]
-            histories = self._histories([run for run, action in planned if action.kind in COPIES])
+        """Runs whose parents have their copies: planned, then carried out a batch at a time (what a batch's
+        copies read of a server source, metric histories above all, is read in bulk: a few requests for up to 100
+        runs)."""
+        for batch in self.source.batches(runs):
+            planned = [(run, self._plan(run, existing.get(run.info.run_id))) for run in batch]
+            prepared = self._prepare([run for run, action in planned if action.kind in COPIES])
             for (run, action), outcome, ex in map_bounded(
-                    lambda item: self._one(item[0], item[1], dst_name, dst_id, existing, done, histories),
+                    lambda item: self._one(item[0], item[1], dst_name, dst_id, existing, done, prepared),
                     planned, self.workers):
                 src_id = run.info.run_id
                 if ex is not None:
-                    self.report.failed("runs", src_id, describe_error(ex), name=dst_name)
-                    _logger.error(f"Run '{src_id}' failed to copy into '{dst_name}': {describe_error(ex)}")
+                    self._run_failed(src_id, describe_error(ex), dst_name, done, waiting)
+                    _logger.error(f"Run '{src_id}' was not {self.source.verb} into '{dst_name}': {describe_error(ex)}")
+                    continue
+                if action.kind == run_plans.OMIT:  # no finished copy to link to: its children fail, as if it had
+                    done.forget(src_id)
+                    self._children_fail(src_id, dst_name, done, waiting)
                     continue
                 done.add(src_id, outcome)
-                if outcome.dst_id:
-                    self.id_map.put(id_maps.RUNS, src_id, outcome.dst_id)
-                children = waiting.pop(src_id, [])
+                done.count(action, self.dry_run)
+                if outcome.dst_info:
+                    self.id_map.put(id_maps.RUNS, src_id, outcome.dst_info.run_id)
+                children = waiting.pop(src_id)
                 if children:
                     self._level(children, dst_name, dst_id, existing, done, waiting)
 
-    def _histories(self, runs):
-        """{run id: run with everything a copy needs, {key: [Metric]}} for the runs to copy."""
+    def _run_failed(self, run_id, why, dst_name, done, waiting=None):
+        """A run that failed: its children do not link to a copy an earlier attempt left; they fail with it (those
+        listed already and waiting for it too), so that a re-run links them. One a --retry-failed list leaves out
+        is not reported (nor counted). waiting: None for a run that was never listed (unreadable)."""
+        done.forget(run_id)
+        if self.wanted is None or self.wanted("runs", run_id):
+            self.report.failed("runs", run_id, why, name=dst_name)
+            done.tally["failed"] += 1
+        if waiting is not None:
+            self._children_fail(run_id, dst_name, done, waiting)
+
+    def _children_fail(self, parent, dst_name, done, waiting):
+        for child in waiting.pop(parent):
+            self._run_failed(child.info.run_id, self._parent_failed(parent), dst_name, done, waiting)
+
+    def _parent_failed(self, parent):
+        return f"its parent run '{parent}' was not {self.source.verb}"
+
+    def _plan(self, run, dst_run):
+        action = self.source.plan(run, dst_run, self.options)
+        if self.wanted is None or self.wanted("runs", run.info.run_id):
+            return action
+        return run_plans.left_out(action)
+
+    def _prepare(self, runs):
+        """{run id: what the source reads in bulk of the runs to copy}."""
         if self.dry_run or not runs:
             return {}
-        full = {}
-        for run, result, ex in map_bounded(self._with_outputs, runs, self.workers):
-            full[run.info.run_id] = result if ex is None else run  # a failed re-read fails the run's copy later
-        histories = metric_history.read_metric_histories(self.src, list(full.values()), self.workers)
-        return {run_id: (run, histories.get(run_id)) for run_id, run in full.items()}
+        return self.source.prepare(runs, self.workers)
 
-    def _one(self, src_run, action, dst_name, dst_id, existing, done, histories):
-        """Carry out one run's action. Returns its RunOutcome (dst_id None when it has no copy)."""
+    def _one(self, src_run, action, dst_name, dst_id, existing, done, prepared):
+        """Carry out one run's action. Returns its RunOutcome (dst_info None when it has no copy)."""
         src_id = src_run.info.run_id
         dst_run = existing.get(src_id)
         label = src_run.info.run_name or src_id
-        dst_run_id = dst_run.info.run_id if dst_run else None
+        dst_info = dst_run.info if dst_run else None
+        if action.kind in (run_plans.KEEP, run_plans.OMIT):
+            return RunOutcome(dst_info, None)
         if action.kind == run_plans.SKIP:  # a child of a run with no copy is copied unlinked
             self.report.skipped("runs", src_id, action.reason)
-            return RunOutcome(dst_run_id, self._missing_links(src_run, dst_run))
+            return RunOutcome(dst_info, self._missing_links(src_run, dst_run))
         if self.dry_run:
             self.report.would("runs", src_id, f"{action.kind} run '{label}' ({src_id}) in experiment "
                                               f"'{dst_name}': {action.reason}")
-            return RunOutcome(dst_run_id, None)
+            return RunOutcome(dst_info, None)
+        links = None
         if action.kind == run_plans.DELETE:
             self.writer.delete(dst_run)
-            self.report.copied("runs")
-            return RunOutcome(dst_run_id, None)
-        if action.kind == run_plans.UPDATE:
+        elif action.kind == run_plans.UPDATE:
             for note in self.writer.update(src_run, dst_run):
                 self.report.note(f"run {src_id}: {note}")
-            self.report.copied("runs")
-            return RunOutcome(dst_run_id, None)
-        full_run, run_histories = histories.get(src_id) or (self._with_outputs(src_run), None)
-        src_parent = src_run.data.tags.get(MLFLOW_PARENT_RUN_ID)
-        dst_run_id, run_dct = self.writer.copy(full_run, dst_id, done.mapping.get(src_parent), dst_run,
-                                               run_histories)
+        else:
+            src_parent = src_run.data.tags.get(MLFLOW_PARENT_RUN_ID)
+            dst_info, run_dct = self.writer.copy(src_run, dst_id, done.mapping.get(src_parent), dst_run,
+                                                 prepared.get(src_id))
+            links = model_links(run_dct)
         self.report.copied("runs")
-        return RunOutcome(dst_run_id, model_links(run_dct))
+        return RunOutcome(dst_info, links)
 
     def _missing_links(self, src_run, dst_run):
-        """The logged-model links of a copied run whose copy lacks some (a copy stopped after the run was done
-        but before its links were made): found from the listings' outputs, read whole only then."""
-        if self.dry_run or dst_run is None or len(_outputs(src_run)) == len(_outputs(dst_run)):
-            return None
-        run = self.src.get_run(src_run.info.run_id)  # the listing lacks the run's model inputs
-        inputs = [{"model_id": m.model_id} for m in (getattr(run.inputs, "model_inputs", None) or [])]
-        outputs = [{"model_id": m.model_id, "step": m.step} for m in _outputs(run)]
-        return model_links({"inputs": {"model_inputs": inputs}, "outputs": {"model_outputs": outputs}})
-
-    def _with_outputs(self, run):
-        # search results lack the run's logged-model inputs: only runs of a server with logged models re-read
-        return self.src.get_run(run.info.run_id) if getattr(run, "outputs", None) is not None else run
+        return None if self.dry_run else self.source.missing_links(src_run, dst_run)
 
     def _delete_orphans(self, dst_name, existing, seen):
         for src_id, dst_run in existing.items():
@@ -252,27 +281,58 @@ class ExperimentCopier:
             self.report.failed(kind or "experiments", obj_id or name, describe_error(ex), name=name)
 
 
+class _Waiting:
+    """Listed runs whose parent has no copy yet, by parent ({source parent id: [runs]}). A run whose parent waits
+    waits too, whatever the page it came on."""
+
+    def __init__(self):
+        self.by_parent, self.ids = {}, set()
+
+    def add(self, parent, run):
+        self.by_parent.setdefault(parent, []).append(run)
+        self.ids.add(run.info.run_id)
+
+    def pop(self, parent):
+        runs = self.by_parent.pop(parent, [])
+        self.ids.difference_update(r.info.run_id for r in runs)
+        return runs
+
+    def __contains__(self, run_id):
+        return run_id in self.ids
+
+    def roots(self):
+        """The parents waited for that are not waiting themselves: never listed."""
+        return [parent for parent in self.by_parent if parent not in self.ids]
+
+    def pop_all(self):
+        return [run for parent in list(self.by_parent) for run in self.pop(parent)]
+
+
 class _RunIds:
-    """Source run id -> destination run id of every run with a copy, the source runs listed so far, and the
-    logged-model links of the runs created now."""
+    """Source run id -> destination run id of every run with a copy, the destination RunInfo of the runs this
+    copy carried out or found copied, the source runs listed so far, the logged-model links of the runs created
+    now, and how many runs were copied, skipped and failed."""
 
     def __init__(self, existing):
         self.mapping = {src: run.info.run_id for src, run in existing.items()}  # None: no copy (dry run)
+        self.infos = {}
         self.seen = set()
         self.links = {}
+        self.tally = Counter()
 
     def add(self, src_id, outcome):
-        self.mapping[src_id] = outcome.dst_id
+        self.mapping[src_id] = outcome.dst_info.run_id if outcome.dst_info else None
+        if outcome.dst_info:
+            self.infos[src_id] = outcome.dst_info
         if outcome.links:
             self.links[src_id] = outcome.links
 
+    def count(self, action, dry_run):
+        if action.kind == run_plans.SKIP:
+            self.tally["skipped"] += 1
+        elif action.kind != run_plans.KEEP and not dry_run:
+            self.tally["copied"] += 1
 
-def _outputs(run):
-    return getattr(getattr(run, "outputs", None), "model_outputs", None) or []
-
-
-def model_links(run_dct):
-    """(logged-model inputs, [(output model, step)]) of a run, or None when it has none."""
-    inputs = [m["model_id"] for m in (run_dct.get("inputs") or {}).get("model_inputs") or []]
-    outputs = [(m["model_id"], m.get("step") or 0) for m in (run_dct.get("outputs") or {}).get("model_outputs") or []]
-    return (inputs, outputs) if inputs or outputs else None
+    def forget(self, src_id):
+        """No copy of the run to link to (an earlier attempt may have left one half-done)."""
+        self.mapping.pop(src_id, None)

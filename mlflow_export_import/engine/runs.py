@@ -13,11 +13,14 @@ from collections import Counter, namedtuple
 from mlflow.entities import Metric, Param, RunTag
 
 from mlflow_export_import.common.source_tags import ExportTags, ImportTags
-from mlflow_export_import.run.export_run import download_run_artifacts, run_to_dict
 from mlflow_export_import.run.import_run import MLFLOW_PARENT_RUN_ID
+from mlflow_export_import.run.plan import RETRY_LEFT_OUT
 from mlflow_export_import.run.run_data_importer import mk_batches
 
 CREATE, FINISH, UPDATE, SKIP, DELETE = "create", "finish", "update", "skip", "delete"
+# a run a --retry-failed list leaves out: neither tried nor counted. KEEP: its finished copy stands (children link
+# to it); OMIT: it has none, so its children fail with it, as they did when it failed
+KEEP, OMIT = "keep", "omit"
 DELETED, RUNNING = "deleted", "RUNNING"
 LINEAGE_PREFIX = f"{ExportTags.PREFIX_ROOT}."
 
@@ -93,21 +96,35 @@ def point_key(metric):
     return int(metric.step or 0), int(metric.timestamp or 0), text
 
 
+def left_out(action):
+    """What becomes of a run a --retry-failed list leaves out, given the action it would have had."""
+    return Action(KEEP if action.kind == SKIP else OMIT, RETRY_LEFT_OUT)
+
+
+def model_links(run_dct):
+    """(logged-model inputs, [(output model, step)]) of a run, or None when it has none."""
+    inputs = [m["model_id"] for m in (run_dct.get("inputs") or {}).get("model_inputs") or []]
+    outputs = [(m["model_id"], m.get("step") or 0) for m in (run_dct.get("outputs") or {}).get("model_outputs") or []]
+    return (inputs, outputs) if inputs or outputs else None
+
+
+def run_outputs(run):
+    return getattr(getattr(run, "outputs", None), "model_outputs", None) or []
+
+
 class RunWriter:
-    """Creates, finishes, updates and deletes copies of runs in the destination."""
+    """Creates, finishes, updates and deletes copies of runs in the destination. source: the side the runs come
+    from (engine/source_server.py, engine/source_dir.py); only a server source is synced (update)."""
 
-    def __init__(self, src, dst, importer, options):
-        self.src, self.dst, self.importer, self.options = src, dst, importer, options
+    def __init__(self, source, dst, importer, options):
+        self.source, self.dst, self.importer, self.options = source, dst, importer, options
 
-    def copy(self, src_run, experiment_id, dst_parent_id, earlier, metric_histories=None):
-        """Create (or finish) the copy. Returns (destination run id, the run's dict as exported).
-        metric_histories: {key: [Metric]} read in bulk; the other keys are read here."""
-        run_dct = run_to_dict(self.src, src_run, metric_histories)
-        with tempfile.TemporaryDirectory(prefix="mlflow-copy-") as tmp:
-            download_run_artifacts(self.src, src_run.info.run_id, os.path.join(tmp, "artifacts"),
-                                   src_run.info.artifact_uri)
-            run_id = self.importer.import_run(experiment_id, tmp, run_dct, dst_parent_id, reuse_run=earlier)
-        return run_id, run_dct
+    def copy(self, src_run, experiment_id, dst_parent_id, earlier, prepared=None):
+        """Create (or finish) the copy. Returns (its RunInfo as the import left it, the run's dict as exported).
+        prepared: what the source read of the run in bulk beforehand (its `prepare`), or None."""
+        with self.source.exported(src_run, prepared) as (input_dir, run_dct):
+            info = self.importer.import_run_info(experiment_id, input_dir, run_dct, dst_parent_id, reuse_run=earlier)
+        return info, run_dct
 
     def delete(self, dst_run):
         self.dst.delete_run(dst_run.info.run_id)
@@ -141,7 +158,7 @@ class RunWriter:
             if dst_latest.get(key) == latest:
                 continue
             have = Counter(point_key(m) for m in self.dst.get_metric_history(dst_run.info.run_id, key))
-            for m in self.src.get_metric_history(src_run.info.run_id, key):
+            for m in self.source.client.get_metric_history(src_run.info.run_id, key):
                 k = point_key(m)
                 if have[k]:
                     have[k] -= 1
@@ -158,11 +175,11 @@ class RunWriter:
 
     def sync_artifacts(self, src_id, dst_id):
         """Upload the source's files that the copy lacks or has with another size."""
-        src_files, dst_files = artifact_sizes(self.src, src_id), artifact_sizes(self.dst, dst_id)
+        src_files, dst_files = artifact_sizes(self.source.client, src_id), artifact_sizes(self.dst, dst_id)
         missing = [p for p, size in src_files.items() if dst_files.get(p) != size]
         with tempfile.TemporaryDirectory(prefix="mlflow-sync-") as tmp:
             for path in missing:
-                local = self.src.download_artifacts(src_id, path, tmp)
+                local = self.source.client.download_artifacts(src_id, path, tmp)
                 self.dst.log_artifact(dst_id, local, os.path.dirname(path) or None)
         gone = sorted(set(dst_files) - set(src_files))
         return [f"artifacts {', '.join(gone)} were removed from the source run {src_id}: MLflow has no call to "

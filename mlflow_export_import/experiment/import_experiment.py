@@ -1,13 +1,14 @@
 """Import one exported experiment: its tags and description, then its runs in parallel, parents before
 children so that every mlflow.parentRunId points at the destination parent. Runs that an earlier
-import already finished are skipped; one it left half-done is finished."""
+import already finished are skipped; one it left half-done is finished. The runs go through the copy engine
+(engine/experiments.py), the export directory being its source side; logged models and traces are imported
+from the directory by their own importers."""
 import os
 
 import click
-from mlflow.exceptions import MlflowException
 
 from mlflow_export_import.client.client_utils import use_client
-from mlflow_export_import.common import MlflowExportImportException, describe_error
+from mlflow_export_import.common import describe_error
 from mlflow_export_import.common import id_map as id_maps
 from mlflow_export_import.common.click_options import (
     opt_dry_run, opt_retry_failed,
@@ -16,24 +17,23 @@ from mlflow_export_import.common.click_options import (
 from mlflow_export_import.common.cli_utils import command, mk_client
 from mlflow_export_import.common.id_map import IdMap
 from mlflow_export_import.common.logging_utils import get_logger
-from mlflow_export_import.common import mlflow_utils
 from mlflow_export_import.common.mlflow_utils import set_experiment
-from mlflow_export_import.common.parallel import map_bounded
 from mlflow_export_import.common.report import Report
-from mlflow_export_import.common.source_tags import (
-    ExportTags, fmt_timestamps, mk_source_tags_mlflow_tag, set_source_tags_for_field)
+from mlflow_export_import.engine.experiments import ExperimentCopier
+from mlflow_export_import.engine.runs import Options, RunWriter
+from mlflow_export_import.engine.source_dir import DirSource
+from mlflow_export_import.experiment.destination import create_or_update_experiment
 from mlflow_export_import.experiment.plan import (
-    ALREADY_PRESENT, EMPTY_DEFAULT, _is_empty_default_into_workspace, check_experiment_importable, plan_experiment,
-    read_experiment, run_dirs_of)
-from mlflow_export_import.experiment.nested_runs_utils import MLFLOW_PARENT_RUN_ID, depth_levels
+    ALREADY_PRESENT, EMPTY_DEFAULT, _is_empty_default_into_workspace, plan_experiment, read_experiment, run_dirs_of)
 from mlflow_export_import.logged_model.import_logged_model import import_logged_models_dir, link_runs_to_models
 from mlflow_export_import.permissions.mapping import get_principal_map
 from mlflow_export_import.permissions.transfer import import_experiment_permissions
 from mlflow_export_import.run.import_run import RunImporter
-from mlflow_export_import.run.plan import SKIP, imported_runs, is_deleted, read_run, run_action
+from mlflow_export_import.run.plan import ALREADY_IMPORTED, imported_runs
 from mlflow_export_import.trace.import_trace import import_traces_dir
 
-ALREADY_IMPORTED, COPIED, RETRY_LEFT_OUT = "already imported", "copied", "not in the --retry-failed list"
+# an export directory is imported, never synced: copies are created or finished, deleted runs included
+IMPORT_OPTIONS = Options(sync=False, delete=False, include_deleted=True, check_artifacts=False)
 
 _logger = get_logger(__name__)
 
@@ -53,8 +53,8 @@ def import_experiment(experiment_name, input_dir, import_source_tags=False, impo
     if _is_empty_default_into_workspace(client, experiment_name, src_exp, input_dir, mlflow_attr.get("runs")):
         report.skipped("experiments", experiment_name, EMPTY_DEFAULT)
         return {}
-    experiment_id, created = _create_or_update_experiment(client, experiment_name, src_exp, import_source_tags,
-                                                          dst_experiments)
+    experiment_id, created = create_or_update_experiment(client, experiment_name, src_exp, import_source_tags,
+                                                         dst_experiments)
     if id_map is not None and src_exp.get("experiment_id") is not None:
         id_map.put(id_maps.EXPERIMENTS, str(src_exp["experiment_id"]), experiment_id)
     run_dirs = run_dirs_of(input_dir, mlflow_attr.get("runs"))
@@ -110,32 +110,6 @@ def retried(input_dir, kind, wanted, ids=None):
     return [i for i in (ids if ids is not None else sorted(os.listdir(input_dir))) if wanted(kind, i)]
 
 
-def _create_or_update_experiment(client, name, src_exp, import_source_tags, dst_experiments=None):
-    """Returns (experiment id, whether it was created). dst_experiments: as for import_experiment."""
-    tags = dict(src_exp.get("tags") or {})
-    if import_source_tags:
-        tags.update(mk_source_tags_mlflow_tag(tags))
-        fields = {k: v for k, v in src_exp.items() if k not in ("creation_time", "last_update_time")}
-        set_source_tags_for_field(fields, tags)
-        for key in ("creation_time", "last_update_time"):
-            fmt_timestamps(key, src_exp, tags)
-        tags = {k: v for k, v in tags.items() if not k.startswith(f"{ExportTags.PREFIX_FIELD}.tags")}
-    exp = check_experiment_importable(client, name, src_exp, dst_experiments)
-    if exp is None:
-        try:
-            return mlflow_utils.create_experiment(client, name, tags), True
-        except MlflowException as ex:
-            if ex.error_code != "RESOURCE_ALREADY_EXISTS":
-                raise
-            exp = check_experiment_importable(client, name, src_exp)  # created since it was looked up
-    if exp.lifecycle_stage == "deleted":
-        client.restore_experiment(exp.experiment_id)  # resuming the import of a deleted experiment
-    for key, value in tags.items():
-        if exp.tags.get(key) != value:
-            client.set_experiment_tag(exp.experiment_id, key, value)
-    return exp.experiment_id, False
-
-
 def destination_experiments(client, experiments, id_map, report):
     """For each exported experiment entry ({id, name, ...}): (entry, destination experiment id created if
     missing, {source run id: destination run id} of the runs imported there before). Entries that fail are
@@ -153,60 +127,22 @@ def destination_experiments(client, experiments, id_map, report):
 
 def _import_runs(client, importer, experiment_id, experiment_name, run_dirs, report, workers, wanted=None,
                  new_experiment=False, experiment_deleted=False):
-    """Parents first. A run whose parent failed to import fails too, so that a re-run imports both with their
-    link (a parent whose export is unreadable is not waited for: its children keep its id as a lineage tag).
-    An experiment this import just created holds no earlier imports: no search for them. In a deleted
-    experiment, deleting the experiment at the end deletes the runs (and resuming restores them with it): a
-    finished run left active there is not half-done."""
-    parent_of, deleted, outcomes = {}, set(), {COPIED: 0, ALREADY_IMPORTED: 0, "failed": 0}
-    for src_id, run_dir in run_dirs.items():
-        try:
-            run_dct = read_run(run_dir)
-            parent_of[src_id] = run_dct["tags"].get(MLFLOW_PARENT_RUN_ID)
-            if is_deleted(run_dct) and not experiment_deleted:
-                deleted.add(src_id)
-        except MlflowExportImportException as ex:
-            if wanted is None or wanted("runs", src_id):
-                report.failed("runs", src_id, ex.message, name=experiment_name)
-                outcomes["failed"] += 1
+    """The runs, through the copy engine with the export directory as its source side (engine/source_dir.py):
+    parents first; a run whose parent failed fails too, so that a re-run imports both with their link (a parent
+    whose run.json is unreadable is not waited for: its children keep its id as a lineage tag). An experiment
+    this import just created holds no earlier imports: no search for them. Returns {source run id: destination
+    RunInfo}."""
+    source = DirSource(run_dirs, experiment_deleted)
+    writer = RunWriter(source, client, importer, IMPORT_OPTIONS)
+    # the caller records the runs in its id map, with the logged models and traces (_import_mlflow3_objects)
+    copier = ExperimentCopier(source, client, writer, IMPORT_OPTIONS, report, IdMap(), workers, wanted=wanted)
     existing = {} if new_experiment else imported_runs(client, experiment_id)
     report.expect("runs", sum(1 for src_id in run_dirs if wanted is None or wanted("runs", src_id)))
-    run_info_map = {}
-
-    def import_one(src_id):
-        earlier = existing.get(src_id)
-        if run_action(earlier, src_id in deleted) == SKIP:
-            return earlier.info, (RETRY_LEFT_OUT if wanted and not wanted("runs", src_id) else ALREADY_IMPORTED)
-        if wanted and not wanted("runs", src_id):
-            return None, RETRY_LEFT_OUT
-        src_parent = parent_of[src_id]
-        if src_parent in parent_of and src_parent not in run_info_map:
-            raise MlflowExportImportException(f"its parent run '{src_parent}' was not imported", http_status_code=424)
-        run_dct = read_run(run_dirs[src_id])
-        dst_parent = run_info_map.get(src_parent)
-        run_info = importer.import_run_info(experiment_id, run_dirs[src_id], run_dct,
-                                            dst_parent.run_id if dst_parent else None, reuse_run=earlier)
-        return run_info, COPIED
-
-    for level in depth_levels(parent_of):
-        for src_id, result, ex in map_bounded(import_one, level, workers):
-            if ex is not None:
-                outcomes["failed"] += 1
-                report.failed("runs", src_id, describe_error(ex), name=experiment_name)
-                _logger.error(f"Run '{src_id}' failed to import into '{experiment_name}': {describe_error(ex)}")
-                continue
-            run_info, outcome = result
-            if run_info is not None:
-                run_info_map[src_id] = run_info
-            if outcome == ALREADY_IMPORTED:
-                report.skipped("runs", src_id, ALREADY_IMPORTED)
-            elif outcome == COPIED:
-                report.copied("runs")
-            outcomes[outcome] = outcomes.get(outcome, 0) + 1
+    runs = copier.copy_runs(None, experiment_name, experiment_id, existing)
     # a re-run that only skips must not read as if it imported everything again
-    _logger.info(f"Experiment '{experiment_name}': {outcomes[COPIED]} runs imported, "
-                 f"{outcomes[ALREADY_IMPORTED]} already imported, {outcomes['failed']} failed")
-    return run_info_map
+    _logger.info(f"Experiment '{experiment_name}': {runs.tally['copied']} runs imported, "
+                 f"{runs.tally['skipped']} {ALREADY_IMPORTED}, {runs.tally['failed']} failed")
+    return runs.infos
 
 
 @click.command("import-experiment")

@@ -12,6 +12,9 @@ from mlflow_export_import.logged_model.plan import plan_logged_models_dir
 from mlflow_export_import.run.export_run import RUN_FILE
 
 CREATE, FINISH, SKIP = "create", "finish", "skip"  # what an import does with a source run (run_action)
+# the skip reason of a run an earlier import finished, and what becomes of runs a --retry-failed list leaves out
+# (users and tests read these)
+ALREADY_IMPORTED, RETRY_LEFT_OUT = "already imported", "not in the --retry-failed list"
 
 
 def read_run(input_dir):
@@ -93,7 +96,7 @@ def plan_one_run(run_dct, earlier, experiment_name, report, src_deleted=False):
     src_id = run_dct["info"]["run_id"]
     action = run_action(earlier, src_deleted)
     if action == SKIP:
-        report.skipped("runs", src_id, "already imported")
+        report.skipped("runs", src_id, ALREADY_IMPORTED)
         return
     verb = "finish the half-imported" if action == FINISH else "create"
     name = run_dct["info"].get("run_name") or src_id

@@ -19,15 +19,16 @@ from mlflow_export_import.common.logging_utils import get_logger
 from mlflow_export_import.common.parallel import map_bounded
 from mlflow_export_import.common.report import Report
 from mlflow_export_import.common.source_tags import ImportTags
-from mlflow_export_import.experiment.import_experiment import (
-    ALREADY_IMPORTED, RETRY_LEFT_OUT, _create_or_update_experiment, _import_mlflow3_objects)
+from mlflow_export_import.experiment.destination import create_or_update_experiment
+from mlflow_export_import.experiment.import_experiment import _import_mlflow3_objects
 from mlflow_export_import.experiment.plan import (
     ALREADY_PRESENT, EMPTY_DEFAULT, _is_empty_default_into_workspace, read_experiment, run_dirs_of)
 from mlflow_export_import.experiment.nested_runs_utils import MLFLOW_PARENT_RUN_ID, depth_levels
 from mlflow_export_import.permissions.mapping import get_principal_map
 from mlflow_export_import.permissions.transfer import import_experiment_permissions
 from mlflow_export_import.run.import_run import RunImporter, check_importable
-from mlflow_export_import.run.plan import SKIP, imported_runs, is_deleted, read_run, run_action
+from mlflow_export_import.run.plan import (
+    ALREADY_IMPORTED, RETRY_LEFT_OUT, SKIP, imported_runs, is_deleted, read_run, run_action)
 from mlflow_export_import.spark.clients import client_uris, task_client
 from mlflow_export_import.spark.faults import faults_dir, with_faults
 from mlflow_export_import.spark.partitioned import replay, report_events, run_partitioned
@@ -110,7 +111,7 @@ def _prepare(client, importer, exp, report, workers, id_map):
     if _is_empty_default_into_workspace(client, exp.name, exp.src_exp, exp.input_dir, mlflow_attr.get("runs")):
         report.skipped("experiments", exp.name, EMPTY_DEFAULT)
         return None
-    exp.experiment_id, exp.created = _create_or_update_experiment(client, exp.name, exp.src_exp,
+    exp.experiment_id, exp.created = create_or_update_experiment(client, exp.name, exp.src_exp,
                                                                   importer.import_source_tags)
     if exp.src_exp.get("experiment_id") is not None:
         id_map.put(id_maps.EXPERIMENTS, str(exp.src_exp["experiment_id"]), exp.experiment_id)

@@ -23,6 +23,8 @@ from mlflow_export_import.common.iterators import (
 from mlflow_export_import.common.model_utils import quote
 from mlflow_export_import.common.source_tags import ExportTags, ImportTags
 from mlflow_export_import.common.utils import mk_tags_dict
+from mlflow_export_import.engine.source_dir import exported_runs
+from mlflow_export_import.experiment.plan import run_dirs_of
 from mlflow_export_import.logged_model.import_logged_model import SERVER_SET_TAGS, SRC_MODEL_ID_TAG
 from mlflow_export_import.model.plan import SRC_VERSION_TAG
 from mlflow_export_import.trace.export_trace import SOURCE_RUN, get_full_trace
@@ -443,22 +445,11 @@ class DirSide:
 
     # runs
 
-    def _run_dirs(self, experiment):
-        exp_dir = experiment["dir"]
-        run_ids = experiment.get("run_ids")
-        if run_ids is None:
-            root = os.path.join(exp_dir, "runs") if os.path.isdir(os.path.join(exp_dir, "runs")) else exp_dir
-            run_ids = [d for d in sorted(os.listdir(root)) if os.path.exists(os.path.join(root, d, "run.json"))]
-        for run_id in run_ids:
-            new_layout = os.path.join(exp_dir, "runs", run_id)
-            yield new_layout if os.path.isdir(new_layout) else os.path.join(exp_dir, run_id)
-
     def runs(self, experiment):
-        for run_dir in self._run_dirs(experiment):
-            try:
-                dct = read_run(run_dir)
-            except MlflowExportImportException:  # matched by its directory name; reading it again names the error
-                yield RunRef(os.path.basename(run_dir), None, None, {}, run_dir)
+        run_dirs = run_dirs_of(experiment["dir"], experiment.get("run_ids"))
+        for run_id, run_dir, dct, ex in exported_runs(run_dirs):
+            if ex is not None:  # matched by its directory name; reading it again names the error
+                yield RunRef(run_id, None, None, {}, run_dir)
                 continue
             info = dct["info"]
             if info.get("lifecycle_stage") == "deleted" and not self.include_deleted:

@@ -1,0 +1,68 @@
+"""The source side of the copy engine when it is a tracking server (copy-*, sync): runs listed a page at a time by
+search; a run to copy is read whole (its logged-model inputs, its metric histories in bulk) and its artifacts
+downloaded into a temporary directory laid out as an export, which the run importer then reads."""
+import os
+import tempfile
+from contextlib import contextmanager
+
+from mlflow_export_import.common.iterators import SearchRunsIterator
+from mlflow_export_import.common.parallel import map_bounded
+from mlflow_export_import.engine.runs import model_links, plan_run, run_outputs
+from mlflow_export_import.run import metric_history
+from mlflow_export_import.run.export_run import download_run_artifacts, run_to_dict
+
+
+class ServerSource:
+    verb = "copied"  # what the engine's messages say became of a run
+
+    def __init__(self, client):
+        self.client = client
+
+    def runs(self, experiment_id, view_type, run_filter=None, unreadable=None):
+        """The experiment's runs as search lists them (a listing never has an unreadable run)."""
+        return iter(SearchRunsIterator(self.client, experiment_id, filter=run_filter, view_type=view_type))
+
+    @staticmethod
+    def plan(src_run, dst_run, options):
+        return plan_run(src_run, dst_run, options)
+
+    @staticmethod
+    def batches(runs):
+        """The runs whose copies are prepared together: up to 100 runs per bulk history request, and a bounded
+        number of histories in memory at once."""
+        return metric_history.history_batches(runs)
+
+    def prepare(self, runs, workers=None):
+        """{run id: (run with everything a copy needs, {key: [Metric]})} of runs about to be copied: a few requests
+        for up to 100 runs instead of a few per run."""
+        if not runs:
+            return {}
+        full = {}
+        for run, result, ex in map_bounded(self._with_outputs, runs, workers):
+            full[run.info.run_id] = result if ex is None else run  # a failed re-read fails the run's copy later
+        histories = metric_history.read_metric_histories(self.client, list(full.values()), workers)
+        return {run_id: (run, histories.get(run_id)) for run_id, run in full.items()}
+
+    @contextmanager
+    def exported(self, run, prepared=None):
+        """(directory laid out as an export, the run's dict as exported) for the time of the copy."""
+        full_run, histories = prepared or (self._with_outputs(run), None)
+        run_dct = run_to_dict(self.client, full_run, histories)
+        with tempfile.TemporaryDirectory(prefix="mlflow-copy-") as tmp:
+            download_run_artifacts(self.client, full_run.info.run_id, os.path.join(tmp, "artifacts"),
+                                   full_run.info.artifact_uri)
+            yield tmp, run_dct
+
+    def missing_links(self, src_run, dst_run):
+        """The logged-model links of a copied run whose copy lacks some (a copy stopped after the run was done
+        but before its links were made): found from the listings' outputs, read whole only then."""
+        if dst_run is None or len(run_outputs(src_run)) == len(run_outputs(dst_run)):
+            return None
+        run = self.client.get_run(src_run.info.run_id)  # the listing lacks the run's model inputs
+        inputs = [{"model_id": m.model_id} for m in (getattr(run.inputs, "model_inputs", None) or [])]
+        outputs = [{"model_id": m.model_id, "step": m.step} for m in run_outputs(run)]
+        return model_links({"inputs": {"model_inputs": inputs}, "outputs": {"model_outputs": outputs}})
+
+    def _with_outputs(self, run):
+        # search results lack the run's logged-model inputs: only runs of a server with logged models re-read
+        return self.client.get_run(run.info.run_id) if getattr(run, "outputs", None) is not None else run
