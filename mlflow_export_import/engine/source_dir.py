@@ -25,8 +25,9 @@ def exported_runs(run_dirs):
 
 
 class ExportedRun:
-    """A run as the engine's listing shows one (what planning and ordering read: info, params, tags, metric keys),
-    and the folder its copy reads. Metric histories stay on disk until then."""
+    """A run as the engine's listing shows one, holding only what planning and ordering read (its id, name,
+    lifecycle and parent), and the folder its copy reads: the rest of run.json (params, tags, metric histories)
+    stays on disk until then, so listing an experiment of 100,000 runs holds a few megabytes."""
 
     def __init__(self, run_id, run_dir, run_dct):
         info, tags = run_dct["info"], run_dct["tags"]
@@ -35,8 +36,8 @@ class ExportedRun:
             run_id=run_id, run_name=info.get("run_name") or tags.get("mlflow.runName"),
             lifecycle_stage=info.get("lifecycle_stage") or "active", status=info.get("status"),
             start_time=info.get("start_time"), end_time=info.get("end_time"))
-        latest = {key: points[-1]["value"] for key, points in run_dct["metrics"].items() if points}
-        self.data = SimpleNamespace(params=dict(run_dct["params"]), tags=dict(tags), metrics=latest)
+        parent = tags.get(MLFLOW_PARENT_RUN_ID)
+        self.data = SimpleNamespace(params={}, tags={MLFLOW_PARENT_RUN_ID: parent} if parent else {}, metrics={})
         self.outputs = None  # the import links runs to logged models itself, from the export
 
 
