@@ -1,7 +1,7 @@
 """Direct copy and sync against export + import, on one populated source, through counting proxies.
 
   .venv/bin/python benchmarks/bench_engine.py --preset small [--workers 8] [--rounds 1] [--latency-ms 0]
-      [--out results.json]
+      [--copy-workers 16,32] [--out results.json]
 
 For each round, interleaved: export-all + import-all into a fresh destination, then copy-all into another fresh
 destination (wall time, requests to each server by endpoint, census diff). Then 1% of the source's runs change
@@ -119,6 +119,19 @@ def summary(counts):
     return {"total": counts["total"], "top": dict(list(counts["by_endpoint"].items())[:8])}
 
 
+def _copy_with_workers(src, src_proxy, server, workers, base, export_import_s, latency_ms, proxies):
+    """copy-all with --workers N into a fresh server: is the copy bound by its own concurrency?"""
+    dst_proxy = Proxy(server.uri, base, f"wide{workers}", latency_ms)
+    proxies.append(dst_proxy)
+    run = measure(src_proxy, dst_proxy, [
+        ([os.path.join(BIN, "copy-all"), "--src-mlflow-uri", src_proxy.uri, "--dst-mlflow-uri", dst_proxy.uri,
+          "--export-deleted-runs", "--quiet", "--workers", str(workers)], None)], [src, server])
+    _, diff = census_diff(src.uri, server.uri, os.path.join(base, f"census-wide{workers}"))
+    return {"workers": workers, "wall_s": run["wall_s"][0], "exit_codes": run["exit_codes"],
+            "client_cpu_s": run["client_cpu_s"], "server_cpu_s": run["server_cpu_s"], "census_diff": diff,
+            "copy_over_export_import_wall": round(run["wall_s"][0] / export_import_s, 2)}
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--preset", default="small")
@@ -126,11 +139,15 @@ def main():
     ap.add_argument("--rounds", type=int, default=1)
     ap.add_argument("--change-fraction", type=float, default=0.01)
     ap.add_argument("--latency-ms", type=int, default=0, help="added to every request by the proxies")
+    ap.add_argument("--copy-workers", default="", help="comma list: also run copy-all with --workers N for each, "
+                    "into a fresh server (last round), against the same export + import")
     ap.add_argument("--out", default=None)
     args = ap.parse_args()
     base = tempfile.mkdtemp(prefix="bench-engine-")
-    servers = start_all([MlflowServer(base, "src")] + [MlflowServer(base, f"dst{i}") for i in range(2 * args.rounds)])
-    src, dsts = servers[0], servers[1:]
+    copy_widths = [int(n) for n in args.copy_workers.split(",") if n.strip()]
+    servers = start_all([MlflowServer(base, "src")] + [MlflowServer(base, f"dst{i}") for i in range(2 * args.rounds)]
+                        + [MlflowServer(base, f"wide{n}") for n in copy_widths])
+    src, dsts, wide = servers[0], servers[1:2 * args.rounds + 1], servers[2 * args.rounds + 1:]
     proxies = []
     try:
         subprocess.run([sys.executable, os.path.join(TOOLS, "populate.py"), "--tracking-uri", src.uri, "--preset",
@@ -143,6 +160,7 @@ def main():
             dst_a = Proxy(dsts[2 * r].uri, base, f"a{r}", args.latency_ms)
             dst_b = Proxy(dsts[2 * r + 1].uri, base, f"b{r}", args.latency_ms)
             proxies += [dst_a, dst_b]
+            last_copy_proxy = dst_b  # the sync brings this copy up to date
             out = os.path.join(base, f"export{r}")
             two_step = measure(src_proxy, dst_a, [
                 ([os.path.join(BIN, "export-all"), "--output-dir", out, "--export-deleted-runs", "--quiet"] + workers,
@@ -169,9 +187,13 @@ def main():
                              "census_diff": diff_b},
                 "runs": runs, "copy_over_export_import_wall": round(copy_s / export_import_s, 2)})
             print(json.dumps(rounds[-1], indent=1), flush=True)
+        rounds[-1]["copy_all_other_workers"] = [
+            _copy_with_workers(src, src_proxy, server, n, base, sum(rounds[-1]["export_import"]["wall_s"]),
+                               args.latency_ms, proxies)
+            for server, n in zip(wide, copy_widths)]
         # sync after a small change, against the copy the last round made
         changed = change_runs(src.uri, args.change_fraction)
-        dst_b = proxies[-1]
+        dst_b = last_copy_proxy
         copy_requests = rounds[-1]["copy_all"]["src"]["total"] + rounds[-1]["copy_all"]["dst"]["total"]
         synced = measure(src_proxy, dst_b, [
             ([os.path.join(BIN, "mlflow-export-import"), "sync", "--src-uri", src_proxy.uri, "--dst-uri", dst_b.uri,
