@@ -22,7 +22,7 @@ from mlflow_export_import.common.io_utils import subdirs
 from mlflow_export_import.evaluation_dataset.plan import plan_datasets
 from mlflow_export_import.model.import_model import PLACEHOLDER_TAG, BaseModelImporter
 from mlflow_export_import.model.plan import (
-    SRC_VERSION_TAG, imported_versions, plan_model_versions, read_model, read_model_names)
+    SRC_VERSION_TAG, imported_versions, plan_exported_models, read_model_names)
 from mlflow_export_import.common.model_utils import quote, search_model_versions
 from mlflow_export_import.prompt.plan import plan_prompts
 
@@ -45,7 +45,7 @@ def copy_models(src, dst, model_names, report, id_map, workers, model_renames=No
             return
         registry_rules.check_model_names(dst, [rename(n, renames, "model") for n in names])
         if dry_run:
-            _plan_models(dst, tmp, names, renames, report)
+            plan_exported_models(dst, tmp, names, False, renames, report)
         else:
             importer = BaseModelImporter(dst, import_source_tags=import_source_tags)
             _import_models(dst, tmp, names, False, importer, model_renames, False, report, workers, id_map, {})
@@ -111,15 +111,6 @@ def _is_level(src_model, dst_model, src_vs, dst_vs, delete):
         return False
     wanted = {a: str(dst_vs[f"{src_model.name}/{v}"].version) for a, v in (src_model.aliases or {}).items()}
     return wanted == {a: str(v) for a, v in (dst_model.aliases or {}).items()}
-
-
-def _plan_models(dst, stage, names, renames, report):
-    for name in names:
-        try:
-            model_dct = read_model(os.path.join(stage, "models", name))
-            plan_model_versions(dst, rename(name, renames, "model"), model_dct, False, report)
-        except Exception as ex:
-            report.failed("models", name, describe_error(ex))
 
 
 def _sync_one(src, dst, name, dst_name, delete, dry_run, report):

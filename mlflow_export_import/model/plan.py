@@ -145,7 +145,11 @@ def read_model_names(input_dir):
 def plan_models(client, input_dir, delete_model, experiment_renames, model_renames, report):
     model_names = read_model_names(input_dir)
     plan_experiments(client, os.path.join(input_dir, "experiments"), experiment_renames, report)
-    renames = get_renames(model_renames)
+    plan_exported_models(client, input_dir, model_names, delete_model, get_renames(model_renames), report)
+
+
+def plan_exported_models(client, input_dir, model_names, delete_model, renames, report):
+    """The versions of each named model exported under input_dir/models/, renamed by renames ({old: new})."""
     for src_name in model_names:
         try:
             model_dct = read_model(os.path.join(input_dir, "models", src_name))
