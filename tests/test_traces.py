@@ -3,6 +3,7 @@ import os
 import shutil
 
 import mlflow
+import pytest
 
 from click.testing import CliRunner
 
@@ -11,7 +12,7 @@ from mlflow_export_import.bulk.import_traces import import_traces, main as impor
 from mlflow_export_import.common.id_map import TRACES, IdMap
 from mlflow_export_import.common.report import Report
 from mlflow_export_import.trace.export_trace import export_trace, main as export_trace_main
-from mlflow_export_import.trace.import_trace import import_trace, main as import_trace_main
+from mlflow_export_import.trace.import_trace import TraceImporter, import_trace, main as import_trace_main
 from tests.conftest import FIXTURES_DIR
 from tests.fault_proxy import FaultProxy
 from tests.mlflow3_workload import make_trace
@@ -75,6 +76,37 @@ def test_trace_round_trip_keeps_spans_info_and_assessments(src_client, dst_clien
     again = import_trace(str(tmp_path), f"tr_dst_{uniq}", mlflow_client=dst_client, report=report)
     assert again.trace_id == info.trace_id
     assert len(_traces(dst_client, info.experiment_id)) == 1
+
+
+class _Killed(BaseException):
+    """Stands for the process being killed: no `except Exception` of the importer sees it."""
+
+
+def test_import_killed_between_spans_and_info_is_completed_by_the_next_import(src_client, dst_client, uniq, tmp_path):
+    """The spans create the trace untagged; a kill before its info is written left it for a re-import to twin."""
+    exp_id = src_client.create_experiment(f"tr_kill_{uniq}")
+    trace_id = make_trace(src_client, exp_id, "ask")
+    export_trace(trace_id, str(tmp_path), mlflow_client=src_client)
+    importer = TraceImporter(dst_client)
+    store = importer.store
+
+    class KilledAtInfo:
+        def __getattr__(self, name):
+            return getattr(store, name)
+
+        def start_trace(self, info):
+            raise _Killed()
+
+    importer.store = KilledAtInfo()
+    dst_exp = dst_client.create_experiment(f"tr_kill_{uniq}")
+    with pytest.raises(_Killed):
+        importer.import_trace(dst_exp, str(tmp_path), {})
+    assert len(_traces(dst_client, dst_exp)) == 1  # the spans' untagged trace, as a kill leaves it
+
+    info = import_trace(str(tmp_path), f"tr_kill_{uniq}", mlflow_client=dst_client)
+    traces = _traces(dst_client, dst_exp)
+    assert [t.info.trace_id for t in traces] == [info.trace_id]
+    assert_same_trace(src_client.get_trace(trace_id), dst_client.get_trace(info.trace_id))
 
 
 def test_trace_linked_to_given_run(src_client, dst_client, uniq, tmp_path):

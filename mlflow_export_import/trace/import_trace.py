@@ -40,6 +40,7 @@ REQUEST_ID_ATTR = "mlflow.traceRequestId"
 MODEL_ID_METADATA = "mlflow.modelId"
 SERVER_SET_TAGS = (TraceTagKey.SPANS_LOCATION, "mlflow.artifactLocation")
 
+_TRACE_ID_NAMESPACE = uuid.UUID("5b0f9a52-1d8e-4f63-9c1e-6a2f1b7c4d90")  # this tool's, for copy_otel_id
 _logger = get_logger(__name__)
 
 
@@ -91,7 +92,7 @@ class TraceImporter:
             self._remember(src_id, existing[src_id])
             self.report.skipped(KIND, src_id, "already imported")
             return self.store.get_trace_info(existing[src_id])
-        otel_id = uuid.uuid4().int
+        otel_id = copy_otel_id(experiment_id, src_id)
         trace_id = f"tr-{otel_id:032x}"
         spans = self._spans(input_dir, dct, src_id, otel_id, trace_id)
         info = self._trace_info(src_info, src_id, trace_id, experiment_id, run_id_map, run_id)
@@ -173,6 +174,14 @@ class TraceImporter:
             self.store.delete_traces(experiment_id=experiment_id, trace_ids=[trace_id])
         except Exception as ex:
             _logger.debug(f"Could not delete the half-imported trace '{trace_id}': {describe_error(ex)}")
+
+
+def copy_otel_id(experiment_id, src_id):
+    """The trace id (as an OTel 128-bit id) of the copy of source trace src_id in experiment experiment_id: the
+    same for every attempt, so an import stopped between the spans (which create the trace, untagged) and the
+    trace's info (which tags it with its source) is completed by the next attempt instead of leaving a twin, and
+    two imports at once write one trace."""
+    return uuid.uuid5(_TRACE_ID_NAMESPACE, f"{experiment_id}/{src_id}").int
 
 
 def _respan(span_dict, otel_id, trace_id):
