@@ -5,6 +5,7 @@ import uuid
 
 import pytest
 
+from tests.env import kept_environ
 from tests.servers import MlflowServer, start_all
 
 SHARED_DIR = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..", "shared"))
@@ -31,33 +32,22 @@ def _forget_active_experiment():
 def restore_global_mlflow_uris():
     """count.py's census (and MLflow fluent calls in checks) set MLflow's global tracking/registry URIs and
     their environment variables; a later test must not inherit a server that has been stopped since."""
+    yield from _global_mlflow_uris_restored()
+
+
+def _global_mlflow_uris_restored():
     import mlflow
-    saved_env = {k: os.environ.get(k) for k in GLOBAL_ENV}
-    yield
-    mlflow.set_tracking_uri(None)
-    mlflow.set_registry_uri(None)
-    _forget_active_experiment()
-    for key, value in saved_env.items():
-        if value is None:
-            os.environ.pop(key, None)
-        else:
-            os.environ[key] = value
+    with kept_environ(GLOBAL_ENV):
+        yield
+        mlflow.set_tracking_uri(None)
+        mlflow.set_registry_uri(None)
+        _forget_active_experiment()
 
 
 @pytest.fixture(autouse=True, scope="module")
 def restore_global_mlflow_uris_per_module():
     """The same for module-scoped fixtures, which run outside any one test."""
-    import mlflow
-    saved_env = {k: os.environ.get(k) for k in GLOBAL_ENV}
-    yield
-    mlflow.set_tracking_uri(None)
-    mlflow.set_registry_uri(None)
-    _forget_active_experiment()
-    for key, value in saved_env.items():
-        if value is None:
-            os.environ.pop(key, None)
-        else:
-            os.environ[key] = value
+    yield from _global_mlflow_uris_restored()
 
 
 @pytest.fixture(scope="session")
@@ -195,17 +185,12 @@ def census_diff(count_tool):
 def _census(count_tool, uri, artifact_hash):
     """count.py's census sets MLflow's global tracking and registry URIs: put them back afterwards."""
     import mlflow
-    saved_env = {k: os.environ.get(k) for k in ("MLFLOW_TRACKING_URI", "MLFLOW_REGISTRY_URI")}
-    try:
-        return count_tool.Census(uri, threads=4, artifact_hash=artifact_hash).build()
-    finally:
-        mlflow.set_tracking_uri(None)
-        mlflow.set_registry_uri(None)
-        for key, value in saved_env.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
+    with kept_environ(("MLFLOW_TRACKING_URI", "MLFLOW_REGISTRY_URI")):
+        try:
+            return count_tool.Census(uri, threads=4, artifact_hash=artifact_hash).build()
+        finally:
+            mlflow.set_tracking_uri(None)
+            mlflow.set_registry_uri(None)
 
 
 # ---------------------------------------------------------------- platforms (Databricks, Unity Catalog, SageMaker)
@@ -228,21 +213,16 @@ def databricks(servers_dir, moto_s3):
     (alias `prod-env`). No DEFAULT profile: a request sent with default credentials fails loudly."""
     from tests import platforms
     env = platforms.DatabricksEnv(servers_dir, moto_s3)
-    saved = {k: os.environ.get(k) for k in PLATFORM_ENV_CLEARED + ("MLFLOW_S3_ENDPOINT_URL", "AWS_ACCESS_KEY_ID",
-                                                                   "AWS_SECRET_ACCESS_KEY", "AWS_DEFAULT_REGION")}
-    env.start()
-    for key in ("DATABRICKS_HOST", "DATABRICKS_TOKEN", "DATABRICKS_CONFIG_PROFILE"):
-        os.environ.pop(key, None)
-    os.environ.update({"DATABRICKS_CONFIG_FILE": env.config_file, **env.client_env()})
-    try:
-        yield env
-    finally:
-        env.stop()
-        for key, value in saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
+    with kept_environ(PLATFORM_ENV_CLEARED + ("MLFLOW_S3_ENDPOINT_URL", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY",
+                                              "AWS_DEFAULT_REGION")):
+        env.start()
+        for key in ("DATABRICKS_HOST", "DATABRICKS_TOKEN", "DATABRICKS_CONFIG_PROFILE"):
+            os.environ.pop(key, None)
+        os.environ.update({"DATABRICKS_CONFIG_FILE": env.config_file, **env.client_env()})
+        try:
+            yield env
+        finally:
+            env.stop()
 
 
 @pytest.fixture

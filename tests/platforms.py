@@ -10,6 +10,7 @@ import pandas as pd
 from mlflow import MlflowClient
 from mlflow.models import infer_signature
 
+from tests.env import kept_environ
 from tests.fakes.databricks_workspace import STORAGE_PREFIX, FakeWorkspace, write_databrickscfg
 from tests.fakes.s3 import DUMMY_AWS_ENV
 from tests.fakes.unity_catalog import FakeUnityCatalog
@@ -100,21 +101,16 @@ class DatabricksEnv:
 def acting_as(profile, registry_scheme="databricks"):
     """MLflow's fluent API and its Databricks artifact repository working for `profile` (test set-up only: the
     tool itself never changes these)."""
-    saved = {k: os.environ.get(k) for k in ("DATABRICKS_CONFIG_PROFILE", "MLFLOW_TRACKING_URI",
-                                            "MLFLOW_REGISTRY_URI", "MLFLOW_EXPERIMENT_ID")}
-    os.environ["DATABRICKS_CONFIG_PROFILE"] = profile
-    mlflow.set_tracking_uri(f"databricks://{profile}")
-    mlflow.set_registry_uri(f"{registry_scheme}://{profile}")
-    try:
-        yield MlflowClient(f"databricks://{profile}", registry_uri=f"{registry_scheme}://{profile}")
-    finally:
-        mlflow.set_tracking_uri(None)
-        mlflow.set_registry_uri(None)
-        for key, value in saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
+    with kept_environ(("DATABRICKS_CONFIG_PROFILE", "MLFLOW_TRACKING_URI", "MLFLOW_REGISTRY_URI",
+                       "MLFLOW_EXPERIMENT_ID")):
+        os.environ["DATABRICKS_CONFIG_PROFILE"] = profile
+        mlflow.set_tracking_uri(f"databricks://{profile}")
+        mlflow.set_registry_uri(f"{registry_scheme}://{profile}")
+        try:
+            yield MlflowClient(f"databricks://{profile}", registry_uri=f"{registry_scheme}://{profile}")
+        finally:
+            mlflow.set_tracking_uri(None)
+            mlflow.set_registry_uri(None)
 
 
 class Echo(mlflow.pyfunc.PythonModel):

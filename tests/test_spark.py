@@ -21,6 +21,7 @@ from mlflow_export_import.bulk.import_experiments import import_experiments
 from mlflow_export_import.common.report import Report
 from mlflow_export_import.common.source_tags import ImportTags
 from mlflow_export_import.spark.faults import FAULTS_ENV
+from tests.env import kept_environ
 from tests.servers import free_port
 from tests.test_models import make_model
 from tests.workload import assert_same_run, make_experiment
@@ -120,19 +121,14 @@ def cluster(tmp_path_factory):
     # PYSPARK_PYTHON: the Python of the tasks (pyspark reads only the variable); SPARK_LAUNCHER_OPTS: the JVM
     # that spark-submit runs to build the driver's command, as small as the daemons'
     driver_env = {"PYSPARK_PYTHON": sys.executable, "SPARK_LAUNCHER_OPTS": JAVA_OPTS}
-    saved = {key: os.environ.get(key) for key in driver_env}
-    os.environ.update(driver_env)
-    started = _Cluster(tmp_path_factory.mktemp("spark-cluster"))
-    started.thread.start()
-    try:
-        yield started
-    finally:
-        started.stop()
-        for key, value in saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
+    with kept_environ(driver_env):
+        os.environ.update(driver_env)
+        started = _Cluster(tmp_path_factory.mktemp("spark-cluster"))
+        started.thread.start()
+        try:
+            yield started
+        finally:
+            started.stop()
 
 
 @pytest.fixture(scope="module")

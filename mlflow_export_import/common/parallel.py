@@ -238,6 +238,23 @@ def _tuner_for(workers):
     return tuner
 
 
+def new_tuner(workers=None):
+    """A Tuner of its own, for the requests to another server than the session's (a copy reads its source at the
+    source's pace while it writes the destination at the destination's)."""
+    start = get_workers(workers)
+    return Tuner(start, get_ceiling(start))
+
+
+def run_in_session(tuner, fn, *args):
+    """fn(*args) in a copy of the caller's context where every pool opened is top-level and shares `tuner`: for a
+    thread that works for another server than its starter's pools."""
+    def call():
+        _SESSION.set({"tuner": tuner})
+        _TASK.set(None)
+        return fn(*args)
+    return contextvars.copy_context().run(call)
+
+
 def map_bounded(fn, items, workers=None, tuner=None, width=None):
     """Yield (item, result, exception) for every item, in completion order (in order when serial). width: the
     most tasks of this pool open at once, whatever the limit (tasks that open pools of their own, such as

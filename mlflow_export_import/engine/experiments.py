@@ -5,7 +5,8 @@ while the others read and write other runs, so both sides work at once; the disk
 in flight only. Runs are listed a page at a time; parents are copied before their children (a child whose parent
 is not copied yet waits for it), so each copy points at its parent's copy."""
 from collections import Counter, namedtuple
-from itertools import islice
+from contextlib import nullcontext
+from itertools import chain, islice
 
 from mlflow.entities import ViewType
 from mlflow.exceptions import MlflowException
@@ -14,11 +15,12 @@ from mlflow_export_import.client import uris
 from mlflow_export_import.common import describe_error, is_already_there
 from mlflow_export_import.common import id_map as id_maps
 from mlflow_export_import.common.logging_utils import get_logger
-from mlflow_export_import.common.parallel import map_bounded
+from mlflow_export_import.common.parallel import get_workers, map_bounded
 from mlflow_export_import.common.report import Report
 from mlflow_export_import.engine import runs as run_plans
 from mlflow_export_import.engine.lock import Lease, new_owner
 from mlflow_export_import.engine.mlflow3_objects import copy_experiment_objects
+from mlflow_export_import.engine.read_ahead import ReadAhead, unread
 from mlflow_export_import.engine.runs import model_links
 from mlflow_export_import.experiment.export_experiment import experiment_to_dict
 from mlflow_export_import.experiment.destination import create_or_update_experiment
@@ -170,32 +172,49 @@ class ExperimentCopier:
                     waiting.add(parent, by_id[run_id])
             self._level(ready, dst_name, dst_id, existing, done, waiting)
 
-    def _level(self, runs, dst_name, dst_id, existing, done, waiting):
-        """Runs whose parents have their copies: planned, then carried out a batch at a time (what a batch's
-        copies read of a server source, metric histories above all, is read in bulk: a few requests for up to 100
-        runs)."""
-        for batch in self.source.batches(runs):
-            planned = [(run, self._plan(run, existing.get(run.info.run_id))) for run in batch]
-            prepared = self._prepare([run for run, action in planned if action.kind in COPIES])
-            for (run, action), outcome, ex in map_bounded(
-                    lambda item: self._one(item[0], item[1], dst_name, dst_id, existing, done, prepared),
-                    planned, self.workers):
-                src_id = run.info.run_id
-                if ex is not None:
-                    self._run_failed(src_id, describe_error(ex), dst_name, done, waiting)
-                    _logger.error(f"Run '{src_id}' was not {self.source.verb} into '{dst_name}': {describe_error(ex)}")
-                    continue
-                if action.kind == run_plans.OMIT:  # no finished copy to link to: its children fail, as if it had
-                    done.forget(src_id)
-                    self._children_fail(src_id, dst_name, done, waiting)
-                    continue
-                done.add(src_id, outcome)
-                done.count(action, self.dry_run)
-                if outcome.dst_info:
-                    self.id_map.put(id_maps.RUNS, src_id, outcome.dst_info.run_id)
-                children = waiting.pop(src_id)
-                if children:
-                    self._level(children, dst_name, dst_id, existing, done, waiting)
+    def _level(self, runs, dst_name, dst_id, existing, done, waiting, read_ahead=True):
+        """Runs whose parents have their copies: planned, then carried out. The runs to copy are read from the
+        source ahead of their writes (engine/read_ahead.py), so both servers work at once; what a batch's copies
+        read of a server source, metric histories above all, is read in bulk: a few requests for up to 100 runs.
+        read_ahead False: the children of a run just copied, whose level runs inside the loop of their parent's,
+        which holds read-ahead slots it cannot give back meanwhile: they are read by their writes."""
+        planned = [(run, self._plan(run, existing.get(run.info.run_id))) for run in runs]
+        actions = {run.info.run_id: action for run, action in planned}
+        with self._reads([run for run, action in planned if action.kind in COPIES], read_ahead) as reads:
+            items = chain(((run, action, None) for run, action in planned if action.kind not in COPIES),
+                          ((run, actions[run.info.run_id], read) for run, read in reads))
+            for (run, action, _), outcome, ex in map_bounded(
+                    lambda item: self._one(*item, dst_name, dst_id, existing, done), items, self.workers):
+                self._settle(run, action, outcome, ex, dst_name, dst_id, existing, done, waiting)
+
+    def _settle(self, run, action, outcome, ex, dst_name, dst_id, existing, done, waiting):
+        """Record what became of one run, and copy the children that waited for it."""
+        src_id = run.info.run_id
+        if ex is not None:
+            self._run_failed(src_id, describe_error(ex), dst_name, done, waiting)
+            _logger.error(f"Run '{src_id}' was not {self.source.verb} into '{dst_name}': {describe_error(ex)}")
+            return
+        if action.kind == run_plans.OMIT:  # no finished copy to link to: its children fail, as if it had
+            done.forget(src_id)
+            self._children_fail(src_id, dst_name, done, waiting)
+            return
+        done.add(src_id, outcome)
+        done.count(action, self.dry_run)
+        if outcome.dst_info:
+            self.id_map.put(id_maps.RUNS, src_id, outcome.dst_info.run_id)
+        children = waiting.pop(src_id)
+        if children:
+            self._level(children, dst_name, dst_id, existing, done, waiting, read_ahead=False)
+
+    def _reads(self, runs, read_ahead):
+        """The runs to copy with what their writes read them from: read ahead, in the source's own pool, when the
+        source is a server and the copy is parallel; else read by the write itself."""
+        reading = None if self.dry_run or not read_ahead or get_workers(self.workers) <= 1 else \
+            self.source.reading(self.workers)
+        if reading is None or not runs:
+            return nullcontext(unread(self.source, runs, self.workers, self.dry_run))
+        tuner, slots = reading
+        return ReadAhead(self.source, runs, tuner, slots, self.workers)
 
     def _run_failed(self, run_id, why, dst_name, done, waiting=None):
         """A run that failed: its children do not link to a copy an earlier attempt left; they fail with it (those
@@ -221,14 +240,9 @@ class ExperimentCopier:
             return action
         return run_plans.left_out(action)
 
-    def _prepare(self, runs):
-        """{run id: what the source reads in bulk of the runs to copy}."""
-        if self.dry_run or not runs:
-            return {}
-        return self.source.prepare(runs, self.workers)
-
-    def _one(self, src_run, action, dst_name, dst_id, existing, done, prepared):
-        """Carry out one run's action. Returns its RunOutcome (dst_info None when it has no copy)."""
+    def _one(self, src_run, action, read, dst_name, dst_id, existing, done):
+        """Carry out one run's action. Returns its RunOutcome (dst_info None when it has no copy). read: the run
+        as read from the source (read_ahead.Staged, Unread or Failed) for a run to copy, else None."""
         src_id = src_run.info.run_id
         dst_run = existing.get(src_id)
         label = src_run.info.run_name or src_id
@@ -250,8 +264,7 @@ class ExperimentCopier:
                 self.report.note(f"run {src_id}: {note}")
         else:
             src_parent = src_run.data.tags.get(MLFLOW_PARENT_RUN_ID)
-            dst_info, run_dct = self.writer.copy(src_run, dst_id, done.mapping.get(src_parent), dst_run,
-                                                 prepared.get(src_id))
+            dst_info, run_dct = self.writer.copy(dst_id, done.mapping.get(src_parent), dst_run, read)
             links = model_links(run_dct)
         self.report.copied("runs")
         return RunOutcome(dst_info, links)

@@ -119,10 +119,10 @@ class RunWriter:
     def __init__(self, source, dst, importer, options):
         self.source, self.dst, self.importer, self.options = source, dst, importer, options
 
-    def copy(self, src_run, experiment_id, dst_parent_id, earlier, prepared=None):
+    def copy(self, experiment_id, dst_parent_id, earlier, read):
         """Create (or finish) the copy. Returns (its RunInfo as the import left it, the run's dict as exported).
-        prepared: what the source read of the run in bulk beforehand (its `prepare`), or None."""
-        with self.source.exported(src_run, prepared) as (input_dir, run_dct):
+        read: the run as read from the source (engine/read_ahead.py); its temporary files go once it is written."""
+        with read.open() as (input_dir, run_dct):
             info = self.importer.import_run_info(experiment_id, input_dir, run_dct, dst_parent_id, reuse_run=earlier)
         return info, run_dct
 

@@ -71,6 +71,10 @@ class DirSource:
         return Action(kind, REASONS[kind])
 
     @staticmethod
+    def reading(workers=None):
+        return None  # read in place by each run's write: nothing to read ahead
+
+    @staticmethod
     def batches(runs):
         return [runs] if runs else []  # nothing is read ahead: every run ready is one batch of parallel work
 

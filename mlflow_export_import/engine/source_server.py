@@ -3,10 +3,11 @@ search; a run to copy is read whole (its logged-model inputs, its metric histori
 downloaded into a temporary directory laid out as an export, which the run importer then reads."""
 import os
 import tempfile
+import threading
 from contextlib import contextmanager
 
 from mlflow_export_import.common.iterators import SearchRunsIterator
-from mlflow_export_import.common.parallel import map_bounded
+from mlflow_export_import.common.parallel import get_workers, map_bounded, new_tuner
 from mlflow_export_import.engine.runs import model_links, plan_run, run_outputs
 from mlflow_export_import.run import metric_history
 from mlflow_export_import.run.export_run import download_run_artifacts, run_to_dict
@@ -17,6 +18,17 @@ class ServerSource:
 
     def __init__(self, client):
         self.client = client
+        self._reading = None
+        self._lock = threading.Lock()
+
+    def reading(self, workers=None):
+        """(the concurrency limit of the reads of this server, apart from the destination's writes; the slots of
+        the runs read ahead and not yet written), shared by every experiment the command copies: made once, from
+        --workers (engine/read_ahead.py)."""
+        with self._lock:
+            if self._reading is None:
+                self._reading = (new_tuner(workers), threading.BoundedSemaphore(2 * get_workers(workers)))
+            return self._reading
 
     def runs(self, experiment_id, view_type, run_filter=None, unreadable=None):
         """The experiment's runs as search lists them (a listing never has an unreadable run)."""

@@ -1,0 +1,168 @@
+"""Reading the source ahead of the writes, each server at its own pace.
+
+When one worker reads a run from the source and then writes its copy, the source waits while the destination
+works and the other way round: a copy then takes about as long as an export followed by an import. Here a thread
+of its own reads the runs to copy (the source's bulk reads of a batch, then each run's dict and artifacts into a
+temporary directory) in a pool that has the source server's concurrency limit, and hands each run over as soon as
+it is read; the destination's pool writes them meanwhile. At most a fixed number of runs (2 x --workers) are being
+read, wait read, or are being written at once, across every experiment the command copies: the disk holds their
+artifacts, never an experiment's.
+
+A run whose read failed is handed over with its error, which its write raises: it fails as any run does, and the
+others go on."""
+import queue
+import threading
+from contextlib import ExitStack, contextmanager
+
+from mlflow_export_import.common.parallel import map_bounded, run_in_session
+
+_END = object()
+
+
+class Unread:
+    """A run the write reads itself (a serial copy, a dry run, an export directory read in place)."""
+
+    def __init__(self, source, run, prepared=None):
+        self.source, self.run, self.prepared = source, run, prepared
+
+    @contextmanager
+    def open(self):
+        with self.source.exported(self.run, self.prepared) as staged:
+            yield staged
+
+    def close(self):
+        pass
+
+
+class Staged:
+    """A run read ahead: (export dir, run dict) until closed (its temporary directory is then removed, and its
+    slot given back)."""
+
+    def __init__(self, source, run, prepared, slot):
+        self._stack = ExitStack()
+        self._stack.callback(slot.release)
+        try:
+            self.value = self._stack.enter_context(source.exported(run, prepared))
+        except BaseException:
+            self._stack.close()
+            raise
+
+    @contextmanager
+    def open(self):
+        try:
+            yield self.value
+        finally:
+            self.close()
+
+    def close(self):
+        self._stack.close()
+
+
+class Failed:
+    """A run whose read failed: opening it raises the read's error."""
+
+    def __init__(self, ex):
+        self.ex = ex
+
+    @contextmanager
+    def open(self):
+        raise self.ex
+        yield  # noqa: the generator shape contextmanager needs
+
+    def close(self):
+        pass
+
+
+def unread(source, runs, workers=None, dry_run=False):
+    """(run, Unread) of each run, the source's bulk reads made a batch at a time as the writes reach it (none in a
+    dry run)."""
+    for batch in source.batches(runs):
+        prepared = {} if dry_run else source.prepare(batch, workers)
+        for run in batch:
+            yield run, Unread(source, run, prepared.get(run.info.run_id))
+
+
+class ReadAhead:
+    """Iterate (run, Staged or Failed) in the order the reads end; close() (or the end of a `with`) stops reading
+    and removes what was read and not taken. slots: a semaphore shared by every ReadAhead of the command, one
+    slot per run read or being read and not yet written: it bounds the disk the runs' artifacts take, whatever
+    the number of experiments copied at once. The writes of the runs read must not wait for a slot (a nested
+    read-ahead, for instance): those runs hold the slots it would wait for."""
+
+    def __init__(self, source, runs, tuner, slots, workers=None):
+        self.source, self.runs, self.tuner, self.slots, self.workers = source, runs, tuner, slots, workers
+        self.ready = queue.Queue()
+        self.stopping = threading.Event()
+        self.thread = threading.Thread(target=run_in_session, args=(tuner, self._read_all), daemon=True,
+                                       name="mlflow-export-import-read-ahead")
+
+    def __enter__(self):
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    def __iter__(self):
+        while True:
+            item = self.ready.get()
+            if item is _END:
+                return
+            yield item
+
+    def close(self):
+        self.stopping.set()
+        while self.thread.is_alive() or not self.ready.empty():
+            try:
+                item = self.ready.get(timeout=0.1)
+            except queue.Empty:
+                continue
+            if item is not _END:
+                item[1].close()
+        self.thread.join()
+
+    def _read_all(self):
+        try:
+            # each read hands its run over itself, from its worker: this thread may be waiting for a slot,
+            # which only the writes of runs already read give back
+            for _ in map_bounded(self._read, self._prepared(), self.workers, tuner=self.tuner):
+                pass
+        finally:
+            self._hand_over(_END)
+
+    def _prepared(self):
+        """(run, what the source read of its batch in bulk), the next batch's bulk reads made once the reads of
+        this one are under way."""
+        for batch in self.source.batches(self.runs):
+            if self.stopping.is_set():
+                return
+            try:
+                prepared = self.source.prepare(batch, self.workers)
+            except Exception:  # each run's own read reads it alone, and fails it alone if it must
+                prepared = {}
+            for run in batch:
+                if not self._take_slot():
+                    return
+                yield run, prepared.get(run.info.run_id)
+
+    def _take_slot(self):
+        while not self.stopping.is_set():
+            if self.slots.acquire(timeout=0.1):
+                return True
+        return False
+
+    def _read(self, item):
+        run, prepared = item
+        try:
+            staged = Staged(self.source, run, prepared, self.slots)
+        except Exception as ex:
+            self._hand_over((run, Failed(ex)))
+            raise  # the pool judges the server's pace from the reads that succeed
+        self._hand_over((run, staged))
+
+    def _hand_over(self, item):
+        """Queue one read run; once the consumer is gone, close it instead (its directory is removed)."""
+        if self.stopping.is_set() and item is not _END:
+            item[1].close()
+        else:
+            self.ready.put(item)

@@ -1,0 +1,99 @@
+"""Reading the source ahead of the writes (engine/read_ahead.py), on a source side of this package's own
+interface whose reads take time: every run is handed over once, no more runs are on disk at once than the slots
+allow, a failed read fails its run only, and what was read and not taken is removed when the copy stops."""
+import os
+import tempfile
+import threading
+from threading import BoundedSemaphore
+import time
+from contextlib import contextmanager
+from types import SimpleNamespace
+
+import pytest
+
+from mlflow_export_import.common.parallel import new_tuner
+from mlflow_export_import.engine.read_ahead import ReadAhead
+
+
+def _run(i):
+    return SimpleNamespace(info=SimpleNamespace(run_id=f"r{i}"), data=SimpleNamespace(metrics={}))
+
+
+class SlowSource:
+    """Reads each run into a temporary directory, taking `delay` seconds; counts the directories that exist."""
+
+    def __init__(self, delay=0.01, bad=()):
+        self.delay, self.bad = delay, set(bad)
+        self.lock = threading.Lock()
+        self.live = self.most_live = 0
+        self.dirs = []
+        self.prepared_batches = 0
+
+    @staticmethod
+    def batches(runs):
+        return [runs[i:i + 5] for i in range(0, len(runs), 5)]
+
+    def prepare(self, batch, workers=None):
+        self.prepared_batches += 1
+        return {r.info.run_id: "bulk" for r in batch}
+
+    @contextmanager
+    def exported(self, run, prepared=None):
+        time.sleep(self.delay)
+        if run.info.run_id in self.bad:
+            raise ValueError(f"cannot read {run.info.run_id}")
+        with tempfile.TemporaryDirectory() as tmp:
+            with self.lock:
+                self.live += 1
+                self.most_live = max(self.most_live, self.live)
+                self.dirs.append(tmp)
+            try:
+                yield tmp, {"run_id": run.info.run_id, "prepared": prepared}
+            finally:
+                with self.lock:
+                    self.live -= 1
+
+
+def test_every_run_is_handed_over_once_with_its_bulk_reads_and_no_more_runs_on_disk_than_slots():
+    source = SlowSource()
+    runs = [_run(i) for i in range(40)]
+    seen = []
+    with ReadAhead(source, runs, new_tuner(4), BoundedSemaphore(6), workers=4) as reads:
+        for run, read in reads:
+            time.sleep(0.02)  # the destination is slower than the source: reads pile up to the bound
+            with read.open() as (input_dir, run_dct):
+                assert os.path.isdir(input_dir)
+                seen.append((run.info.run_id, run_dct["run_id"], run_dct["prepared"]))
+    assert sorted(s[0] for s in seen) == sorted(r.info.run_id for r in runs)
+    assert all(run_id == dct_id and prepared == "bulk" for run_id, dct_id, prepared in seen)
+    assert source.prepared_batches == 8
+    assert source.most_live == 6  # read, waiting and being written: the slots fill, and bound them
+    assert source.live == 0 and not any(os.path.exists(d) for d in source.dirs)
+
+
+def test_a_failed_read_fails_its_run_only():
+    source = SlowSource(bad={"r3"})
+    outcomes = {}
+    with ReadAhead(source, [_run(i) for i in range(8)], new_tuner(2), BoundedSemaphore(2), workers=2) as reads:
+        for run, read in reads:
+            try:
+                with read.open() as (_, run_dct):
+                    outcomes[run.info.run_id] = "written"
+            except ValueError as ex:
+                outcomes[run.info.run_id] = str(ex)
+    assert outcomes.pop("r3") == "cannot read r3"
+    assert set(outcomes.values()) == {"written"} and len(outcomes) == 7
+
+
+def test_a_copy_that_stops_early_leaves_no_read_run_behind():
+    source = SlowSource()
+    with pytest.raises(KeyboardInterrupt):
+        with ReadAhead(source, [_run(i) for i in range(30)], new_tuner(4), BoundedSemaphore(4), workers=4) as reads:
+            for n, (run, read) in enumerate(reads):
+                with read.open():
+                    pass
+                if n == 2:
+                    time.sleep(0.2)  # reads queue up meanwhile
+                    raise KeyboardInterrupt
+    assert source.live == 0 and not any(os.path.exists(d) for d in source.dirs)
+    assert len(source.dirs) < 30  # it stopped reading
