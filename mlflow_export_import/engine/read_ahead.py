@@ -25,13 +25,8 @@ class Unread:
     def __init__(self, source, run, prepared=None):
         self.source, self.run, self.prepared = source, run, prepared
 
-    @contextmanager
     def open(self):
-        with self.source.exported(self.run, self.prepared) as staged:
-            yield staged
-
-    def close(self):
-        pass
+        return self.source.exported(self.run, self.prepared)
 
 
 class Staged:
