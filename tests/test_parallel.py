@@ -98,6 +98,40 @@ def test_nested_pools_share_one_limit():
     assert tuner.active == 0
 
 
+def test_coordinators_take_no_slot_so_the_next_one_starts_while_runs_fill_the_slots():
+    """Experiments of a copy are coordinators: the next one lists and plans while the runs of the one before hold
+    every slot, instead of waiting for them to drain; the runs still share the limit."""
+    tuner = Tuner(start=2, ceiling=2)
+    lock, running, peak = threading.Lock(), [0], [0]
+    started, began, first_runs = {}, {}, threading.Event()
+
+    def run(key):
+        with lock:
+            started[key] = time.monotonic()
+            running[0] += 1
+            peak[0] = max(peak[0], running[0])
+            if running[0] == 2:
+                first_runs.set()
+        time.sleep(0.05)
+        with lock:
+            running[0] -= 1
+
+    def experiment(e):
+        began[e] = time.monotonic()
+        list(map_bounded(run, [(e, i) for i in range(8)], workers=2))
+
+    def experiments():
+        yield 0
+        first_runs.wait(5)  # the second comes once the first one's runs hold both slots
+        yield 1
+
+    with parallel.session(tuner):
+        outcomes = list(map_bounded(experiment, experiments(), workers=2, width=2, coordinators=True))
+    assert [ex for _, _, ex in outcomes] == [None, None] and len(started) == 16
+    assert began[1] < started[(0, 2)], "the second experiment waited for the first one's runs"
+    assert peak[0] <= 2 and tuner.peak <= 2 and tuner.active == 0
+
+
 def test_many_small_pools_do_not_ratchet_the_limit_up():
     """A run's files are a pool of their own: each pool's first window has nothing to compare with."""
     tuner = Tuner(start=2, ceiling=8)

@@ -255,14 +255,20 @@ def run_in_session(tuner, fn, *args):
     return contextvars.copy_context().run(call)
 
 
-def map_bounded(fn, items, workers=None, tuner=None, width=None):
+def map_bounded(fn, items, workers=None, tuner=None, width=None, coordinators=False):
     """Yield (item, result, exception) for every item, in completion order (in order when serial). width: the
     most tasks of this pool open at once, whatever the limit (tasks that open pools of their own, such as
-    experiments, keep their memory while they wait)."""
+    experiments, keep their memory while they wait). coordinators (with width): tasks that mostly wait for pools
+    of their own take no slot, and their pools are top-level ones; so the next experiment lists and plans its
+    runs while the runs of the one before fill the slots, instead of waiting for them to drain (its few serial
+    requests come on top of the limit: at most `width` more in flight)."""
     if get_workers(workers) <= 1 and tuner is None:
         yield from _serial(fn, items)
         return
     tuner = tuner or _tuner_for(workers)
+    if coordinators and width:
+        yield from _Pool(fn, tuner, width, slotless=True).run(items)
+        return
     outer = _TASK.get()
     reserve = None
     if outer is not None and outer.tuner is tuner:
@@ -289,8 +295,8 @@ def _serial(fn, items):
 
 
 class _Pool:
-    def __init__(self, fn, tuner, width=None, reserve=None):
-        self.fn, self.tuner, self.reserve = fn, tuner, reserve
+    def __init__(self, fn, tuner, width=None, reserve=None, slotless=False):
+        self.fn, self.tuner, self.reserve, self.slotless = fn, tuner, reserve, slotless
         self.open = threading.BoundedSemaphore(width) if width else None
         self.gauge = _Gauge(tuner)
         self.done = queue.SimpleQueue()  # (item, result, exception) of each task that ended
@@ -305,7 +311,7 @@ class _Pool:
                 for item in items:
                     if self.open:
                         self.open.acquire()
-                    epoch, reserved = self.tuner.acquire(self.reserve)
+                    epoch, reserved = (None, False) if self.slotless else self.tuner.acquire(self.reserve)
                     pool.submit(contextvars.copy_context().run, self._call, item, epoch, reserved)
                     self.submitted += 1
                     yield from self._hand_back(block=False)
@@ -338,7 +344,8 @@ class _Pool:
                 self.cond.wait()
 
     def _close(self, reserved):
-        self.tuner.release(self.reserve if reserved else None)
+        if not self.slotless:
+            self.tuner.release(self.reserve if reserved else None)
         if self.open:
             self.open.release()
 
@@ -350,13 +357,16 @@ class _Pool:
                 return
             self.started += 1
         task = _Task(self.tuner, epoch)
-        _TASK.set(task)
+        # a coordinator's pools are top-level: they take shared slots, and neither its time nor its failures
+        # judge the server
+        _TASK.set(None if self.slotless else task)
+        task.nested = task.nested or self.slotless
         start = time.monotonic()
         try:
             outcome = (item, self.fn(item), None)
         except BaseException as ex:
             outcome = (item, None, ex)
-            if is_overload(ex):
+            if is_overload(ex) and not self.slotless:
                 self.tuner.adjust(OVERLOAD, task.epoch)
         else:  # a task that failed otherwise (not found, bad data) says nothing of the server's pace
             if not task.nested:  # one that waited for a nested pool timed that pool, not the server

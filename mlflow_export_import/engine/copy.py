@@ -1,5 +1,6 @@
 """Direct copies and sync between two tracking servers: the Python entry points of copy-experiments,
 copy-models, copy-all and sync. Each takes two clients (source, destination) and returns the Report."""
+import threading
 from contextlib import nullcontext
 
 from mlflow.entities import ViewType
@@ -23,6 +24,7 @@ from mlflow_export_import.engine.source_server import ServerSource
 from mlflow_export_import.run.import_run import RunImporter
 
 _logger = get_logger(__name__)
+OPEN_WIDTH = 4 * GROUP_WIDTH  # experiments open at once in a copy (GROUP_WIDTH of them listing)
 
 
 def copy_experiments(experiments="all", src_client=None, dst_client=None, experiment_renames=None,
@@ -42,12 +44,18 @@ def copy_experiments(experiments="all", src_client=None, dst_client=None, experi
                               run_filter=_window(run_start_time, runs_until))
     renames = get_renames(experiment_renames)
 
-    def copy_one(exp):
-        copier.copy(exp, rename(exp.name, renames, "experiment"))
+    turns = threading.BoundedSemaphore(GROUP_WIDTH)
 
-    # a few experiments at once: one's serial steps (lease, listings, traces) overlap another's runs
+    def copy_one(exp):
+        with _ListingTurn(turns) as turn:
+            copier.copy(exp, rename(exp.name, renames, "experiment"), listed=turn.done)
+
+    # a few experiments at once, as coordinators (they take no slot: they wait for their runs' pools): one's
+    # serial steps (lease, listings, traces) overlap the runs of the others. GROUP_WIDTH list and plan at once;
+    # one that has listed all its runs gives its turn to the next while its runs are written. Up to OPEN_WIDTH are
+    # open: each holds a page of runs at most, and their reads share the read-ahead's slots (disk bound)
     selected = select_experiments(src, experiments, options.include_deleted, report)
-    for exp, _, ex in map_bounded(copy_one, selected, workers, width=GROUP_WIDTH):
+    for exp, _, ex in map_bounded(copy_one, selected, workers, width=OPEN_WIDTH, coordinators=True):
         if ex is not None:
             report.failed("experiments", exp.experiment_id, describe_error(ex), name=exp.name)
             _logger.error(f"Experiment '{exp.name}' failed to copy: {describe_error(ex)}")
@@ -89,16 +97,57 @@ def copy_all(src_client=None, dst_client=None, experiment_renames=None, model_re
                      use_src_user_id, workers, dry_run, report, id_map, sync, delete, check_artifacts)
     owner = new_owner()
     everything = str(experiments).lower() == "all" and str(models).lower() == "all"
+    steps = []
+    if str(models).lower() != "none":
+        steps.append(("models", lambda: copy_models(models, src, dst, model_renames, experiment_renames,
+                                                    not everything, import_source_tags, use_src_user_id, workers,
+                                                    dry_run, report, id_map, sync, delete, owner=owner)))
+    if everything:
+        steps.append(("prompts", lambda: registry.copy_prompts(src, dst, report, workers, dry_run=dry_run)))
+        steps.append(("evaluation_datasets",
+                      lambda: registry.copy_datasets(src, dst, report, id_map, workers, dry_run=dry_run)))
     with _registry_lease(dst, dry_run, owner):
-        if str(models).lower() != "none":
-            copy_models(models, src, dst, model_renames, experiment_renames, not everything, import_source_tags,
-                        use_src_user_id, workers, dry_run, report, id_map, sync, delete, owner=owner)
-        if not everything:
-            return report
-        _step(report, "prompts", lambda: registry.copy_prompts(src, dst, report, workers, dry_run=dry_run))
-        _step(report, "evaluation_datasets",
-              lambda: registry.copy_datasets(src, dst, report, id_map, workers, dry_run=dry_run))
+        _registry_steps(steps, report, workers, dry_run)
     return report
+
+
+def _registry_steps(steps, report, workers, dry_run):
+    """Models, prompts and evaluation datasets are copied at once: none needs another's copies, and each is a
+    few short chains of requests that alone would leave the destination idle. A dry run plans them in order.
+    A failure of prompts or datasets is reported; one of the models is raised (as copy-models raises it)."""
+    models_error = None
+    outcomes = map_bounded(lambda step: step[1](), steps, 1 if dry_run else workers, width=len(steps) or None,
+                           coordinators=True)
+    for (kind, _), _, ex in outcomes:
+        if ex is None:
+            continue
+        if kind == "models":
+            models_error = ex
+        else:
+            report.failed(kind, "all", describe_error(ex))
+            _logger.error(f"Copying {kind} failed: {describe_error(ex)}")
+    if models_error is not None:
+        raise models_error
+
+
+class _ListingTurn:
+    """An experiment's turn to list and plan its runs, given back once they are listed or when it ends."""
+
+    def __init__(self, turns):
+        self.turns, self.held = turns, False
+
+    def __enter__(self):
+        self.turns.acquire()
+        self.held = True
+        return self
+
+    def done(self):
+        if self.held:
+            self.held = False
+            self.turns.release()
+
+    def __exit__(self, *exc):
+        self.done()
 
 
 def _registry_lease(dst, dry_run, owner):
@@ -153,14 +202,6 @@ def _window(run_start_time, runs_until):
     if runs_until:
         clauses.append(f"attributes.start_time < {utc_str_to_millis(runs_until)}")
     return " AND ".join(clauses) or None
-
-
-def _step(report, kind, fn):
-    try:
-        fn()
-    except Exception as ex:
-        report.failed(kind, "all", describe_error(ex))
-        _logger.error(f"Copying {kind} failed: {describe_error(ex)}")
 
 
 def sync_to_dir(src_client=None, output_dir=None, experiments="all", delete=False, workers=None, dry_run=False,

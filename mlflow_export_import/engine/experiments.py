@@ -50,19 +50,20 @@ class ExperimentCopier:
         self.owner = owner or new_owner()  # of the leases this copy holds (engine/lock.py)
         self.wanted = wanted  # wanted(kind, id): the runs of a --retry-failed list; None: every run
 
-    def copy(self, src_exp, dst_name):
-        """Copy one experiment of a server source; failures of its runs and objects are reported, not raised."""
+    def copy(self, src_exp, dst_name, listed=None):
+        """Copy one experiment of a server source; failures of its runs and objects are reported, not raised.
+        listed(): called once every run of the source experiment is listed (its writes go on after)."""
         if self._deleted_skip(src_exp, dst_name) or self._empty_default_into_workspace(src_exp, dst_name):
             return
         dst_exp = check_experiment_importable(self.dst, dst_name, experiment_to_dict(src_exp))
         dst_id = self._experiment(src_exp, dst_name, dst_exp)
         if self.dry_run:
-            self._copy_runs(src_exp, dst_name, dst_id)
+            self._copy_runs(src_exp, dst_name, dst_id, listed)
             return
         if self.options.sync and dst_exp is not None and not self._has_work(src_exp, dst_name, dst_id):
             return
         with Lease(self.dst, "experiment", dst_id, self.owner, restore_deleted=src_exp.lifecycle_stage == "deleted"):
-            self._copy_runs(src_exp, dst_name, dst_id)
+            self._copy_runs(src_exp, dst_name, dst_id, listed)
         if src_exp.lifecycle_stage == "deleted":
             self._act(lambda: self.dst.delete_experiment(dst_id), name=dst_name)
 
@@ -79,17 +80,18 @@ class ExperimentCopier:
             self.report.skipped(skip["type"], skip["id"], skip["reason"])
         return False
 
-    def _copy_runs(self, src_exp, dst_name, dst_id):
+    def _copy_runs(self, src_exp, dst_name, dst_id, listed=None):
         existing = imported_runs(self.dst, dst_id) if dst_id else {}  # read once the lease is held
-        runs = self.copy_runs(src_exp.experiment_id, dst_name, dst_id, existing)
+        runs = self.copy_runs(src_exp.experiment_id, dst_name, dst_id, existing, listed)
         copy_experiment_objects(self.source.client, self.dst, src_exp.experiment_id, dst_id, runs.mapping,
                                 self.report, self.id_map, self.workers, links=runs.links, dry_run=self.dry_run)
 
-    def copy_runs(self, src_exp_id, dst_name, dst_id, existing):
+    def copy_runs(self, src_exp_id, dst_name, dst_id, existing, listed=None):
         """Plan and carry out every run of the source experiment into the destination experiment dst_id (None in
         a dry run that would create it). existing: {source run id: destination Run} of the copies made before
-        (run/plan.imported_runs; {} for an experiment just created). Returns the _RunIds."""
-        runs = self._runs(src_exp_id, dst_name, dst_id, existing)
+        (run/plan.imported_runs; {} for an experiment just created). listed(): called when the last page of the
+        source's runs is listed. Returns the _RunIds."""
+        runs = self._runs(src_exp_id, dst_name, dst_id, existing, listed)
         if self.options.delete:
             self._delete_orphans(dst_name, existing, runs)
         return runs
@@ -135,7 +137,7 @@ class ExperimentCopier:
             self.report.skipped("experiments", dst_name, ALREADY_PRESENT)
         return dst_id
 
-    def _runs(self, src_exp_id, dst_name, dst_id, existing):
+    def _runs(self, src_exp_id, dst_name, dst_id, existing, listed=None):
         """Plan and carry out every run, page by page. Returns the source -> destination run ids."""
         done, waiting = _RunIds(existing), _Waiting()
         view = ViewType.ALL if self.options.include_deleted or self.options.delete else ViewType.ACTIVE_ONLY
@@ -143,6 +145,8 @@ class ExperimentCopier:
                                    unreadable=lambda run_id, why: self._run_failed(run_id, why, dst_name, done))
         while True:
             page = list(islice(listing, PAGE))
+            if len(page) < PAGE and listed:
+                listed()  # the last page: the next experiment may list while this one's runs are written
             if not page:
                 break
             done.seen.update(r.info.run_id for r in page)
