@@ -201,3 +201,27 @@ def test_sync_brings_a_changed_source_level_and_then_plans_nothing(populated, ce
         _count(plan.output, kind, "to copy") == 0 for kind in
         ("runs", "experiments", "models", "model_versions", "traces", "logged_models", "prompts", "prompt_versions",
          "evaluation_datasets")), plan.output
+
+
+def test_a_copy_stopped_before_deleting_a_deleted_run_is_deleted_by_the_rerun(src_client, dst_client, src_server,
+                                                                              dst_server, uniq):
+    """A copy of a deleted run is deleted by its last request (a deleted run takes no write). A copy killed just
+    before it leaves the run marked done but active: the next copy deletes it, without a twin."""
+    name = f"deleted-run-{uniq}"
+    exp_id = src_client.create_experiment(name)
+    run = src_client.create_run(exp_id)
+    src_client.set_terminated(run.info.run_id)
+    src_client.delete_run(run.info.run_id)
+    args = ("--src-mlflow-uri", src_server.uri, "--dst-mlflow-uri", dst_server.uri, "--experiments", name,
+            "--export-deleted-runs")
+    assert run_cli(copy_experiments, *args).exit_code == 0
+    dst_exp_id = dst_client.get_experiment_by_name(name).experiment_id
+    [copied] = dst_client.search_runs([dst_exp_id], run_view_type=ViewType.ALL)
+    assert copied.info.lifecycle_stage == "deleted"
+    dst_client.restore_run(copied.info.run_id)  # what a copy killed between its last write and the delete leaves
+
+    res = run_cli(copy_experiments, *args)
+    assert res.exit_code == 0, res.output
+    assert [r.info.run_id for r in dst_client.search_runs([dst_exp_id], run_view_type=ViewType.ALL)] == \
+        [copied.info.run_id]
+    assert dst_client.get_run(copied.info.run_id).info.lifecycle_stage == "deleted"

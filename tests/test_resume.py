@@ -7,6 +7,7 @@ import signal
 import subprocess
 import sys
 import threading
+import time
 from collections import Counter
 
 import pytest
@@ -77,6 +78,9 @@ class StopServerAt:
             if self.pattern in path:
                 self.seen += 1
                 if self.seen == self.nth:
+                    # the earlier ones may still be in flight (runs are written in parallel): let them land, so
+                    # that the server stops after n - 1 of them, not at a moment that depends on the machine's load
+                    time.sleep(1.0)
                     self.server.stop()
         return None
 

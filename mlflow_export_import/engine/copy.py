@@ -13,7 +13,7 @@ from mlflow_export_import.common import describe_error, registry_rules
 from mlflow_export_import.common.id_map import IdMap
 from mlflow_export_import.common.iterators import SearchExperimentsIterator, SearchModelVersionsIterator
 from mlflow_export_import.common.logging_utils import get_logger
-from mlflow_export_import.common.parallel import GROUP_WIDTH, map_bounded
+from mlflow_export_import.common.parallel import GROUP_WIDTH, map_bounded, new_tuner, run_in_session
 from mlflow_export_import.common.report import Report
 from mlflow_export_import.common.timestamp_utils import utc_str_to_millis
 from mlflow_export_import.engine import backup, registry
@@ -89,45 +89,86 @@ def copy_all(src_client=None, dst_client=None, experiment_renames=None, model_re
              export_deleted_runs=False, import_source_tags=False, use_src_user_id=True, workers=None, dry_run=False,
              report=None, sync=False, delete=False, check_artifacts=False, experiments="all", models="all"):
     """Every experiment (or those selected), then every registered model (or those selected; 'none': none),
-    prompt and evaluation dataset. With models or experiments selected, prompts and datasets are left out."""
+    prompt and evaluation dataset. With models or experiments selected, prompts and datasets are left out.
+    The registry is read from the source while the experiments are copied, and written after them (versions
+    point at their runs' copies, datasets at their experiments')."""
     src, dst = use_client(src_client), use_client(dst_client)
     report = report if report is not None else Report()
     id_map = IdMap()
-    copy_experiments(experiments, src, dst, experiment_renames, export_deleted_runs, None, None, import_source_tags,
-                     use_src_user_id, workers, dry_run, report, id_map, sync, delete, check_artifacts)
     owner = new_owner()
-    everything = str(experiments).lower() == "all" and str(models).lower() == "all"
-    steps = []
-    if str(models).lower() != "none":
-        steps.append(("models", lambda: copy_models(models, src, dst, model_renames, experiment_renames,
-                                                    not everything, import_source_tags, use_src_user_id, workers,
-                                                    dry_run, report, id_map, sync, delete, owner=owner)))
-    if everything:
-        steps.append(("prompts", lambda: registry.copy_prompts(src, dst, report, workers, dry_run=dry_run)))
-        steps.append(("evaluation_datasets",
-                      lambda: registry.copy_datasets(src, dst, report, id_map, workers, dry_run=dry_run)))
+    steps = _registry_steps(src, dst, experiments, models, experiment_renames, model_renames, import_source_tags,
+                            use_src_user_id, workers, dry_run, report, id_map, sync, delete, owner)
+    reads = _RegistryReads(steps, workers)
+    reads.start()
+    try:
+        copy_experiments(experiments, src, dst, experiment_renames, export_deleted_runs, None, None,
+                         import_source_tags, use_src_user_id, workers, dry_run, report, id_map, sync, delete,
+                         check_artifacts)
+    finally:
+        reads.join()
     with _registry_lease(dst, dry_run, owner):
-        _registry_steps(steps, report, workers, dry_run)
+        _write_registry(reads, report, workers, dry_run)
     return report
 
 
-def _registry_steps(steps, report, workers, dry_run):
-    """Models, prompts and evaluation datasets are copied at once: none needs another's copies, and each is a
+def _registry_steps(src, dst, experiments, models, experiment_renames, model_renames, import_source_tags,
+                    use_src_user_id, workers, dry_run, report, id_map, sync, delete, owner):
+    """[(kind, two-step generator: reads up to its yield, writes after)] of copy-all's registry objects. Selected
+    models go the way of copy-models (the runs of their versions first): all of it in the write step."""
+    everything = str(experiments).lower() == "all" and str(models).lower() == "all"
+    if not everything:
+        if str(models).lower() == "none":
+            return []
+        return [("models", _all_in_write_step(lambda: copy_models(
+            models, src, dst, model_renames, experiment_renames, True, import_source_tags, use_src_user_id, workers,
+            dry_run, report, id_map, sync, delete, owner=owner)))]
+    return [("models", registry.model_steps(src, dst, "all", report, id_map, workers, model_renames,
+                                            import_source_tags, sync=sync, delete=delete, dry_run=dry_run)),
+            ("prompts", registry.prompt_steps(src, dst, report, workers, dry_run=dry_run)),
+            ("evaluation_datasets", registry.dataset_steps(src, dst, report, id_map, workers, dry_run=dry_run))]
+
+
+def _all_in_write_step(fn):
+    yield
+    fn()
+
+
+class _RegistryReads(threading.Thread):
+    """Takes each registry step to its yield (reads the source) in a thread of its own, at the source's own pace,
+    while the experiments are copied."""
+
+    def __init__(self, steps, workers):
+        super().__init__(target=run_in_session, args=(new_tuner(workers), self._read_all), daemon=True,
+                         name="mlflow-export-import-registry-reads")
+        self.steps, self.read, self.errors = steps, [], {}
+
+    def _read_all(self):
+        for kind, steps in self.steps:
+            try:
+                next(steps)
+                self.read.append((kind, steps))
+            except StopIteration:
+                pass  # nothing to write
+            except Exception as ex:
+                self.errors[kind] = ex
+
+
+def _write_registry(reads, report, workers, dry_run):
+    """Models, prompts and evaluation datasets are written at once: none needs another's copies, and each is a
     few short chains of requests that alone would leave the destination idle. A dry run plans them in order.
     A failure of prompts or datasets is reported; one of the models is raised (as copy-models raises it)."""
-    models_error = None
-    outcomes = map_bounded(lambda step: step[1](), steps, 1 if dry_run else workers, width=len(steps) or None,
-                           coordinators=True)
+    errors = dict(reads.errors)
+    outcomes = map_bounded(lambda step: registry.finish(step[1]), reads.read, 1 if dry_run else workers,
+                           width=len(reads.read) or None, coordinators=True)
     for (kind, _), _, ex in outcomes:
-        if ex is None:
-            continue
-        if kind == "models":
-            models_error = ex
-        else:
+        if ex is not None:
+            errors[kind] = ex
+    for kind, ex in errors.items():
+        if kind != "models":
             report.failed(kind, "all", describe_error(ex))
             _logger.error(f"Copying {kind} failed: {describe_error(ex)}")
-    if models_error is not None:
-        raise models_error
+    if "models" in errors:
+        raise errors["models"]
 
 
 class _ListingTurn:

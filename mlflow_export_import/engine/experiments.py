@@ -8,7 +8,7 @@ from collections import Counter, namedtuple
 from contextlib import nullcontext
 from itertools import chain, islice
 
-from mlflow.entities import ViewType
+from mlflow.entities import Run, RunInfo, ViewType
 from mlflow.exceptions import MlflowException
 
 from mlflow_export_import.client import uris
@@ -60,11 +60,13 @@ class ExperimentCopier:
         if self.dry_run:
             self._copy_runs(src_exp, dst_name, dst_id, listed)
             return
-        if self.options.sync and dst_exp is not None and not self._has_work(src_exp, dst_name, dst_id):
-            return
-        with Lease(self.dst, "experiment", dst_id, self.owner, restore_deleted=src_exp.lifecycle_stage == "deleted"):
-            self._copy_runs(src_exp, dst_name, dst_id, listed)
+        if not (self.options.sync and dst_exp is not None and not self._has_work(src_exp, dst_name, dst_id)):
+            with Lease(self.dst, "experiment", dst_id, self.owner,
+                       restore_deleted=src_exp.lifecycle_stage == "deleted"):
+                self._copy_runs(src_exp, dst_name, dst_id, listed)
         if src_exp.lifecycle_stage == "deleted":
+            # its copy was restored to be brought level (and to hold the lease): deleted again, with or without
+            # work done
             self._act(lambda: self.dst.delete_experiment(dst_id), name=dst_name)
 
     def _has_work(self, src_exp, dst_name, dst_id):
@@ -82,6 +84,10 @@ class ExperimentCopier:
 
     def _copy_runs(self, src_exp, dst_name, dst_id, listed=None):
         existing = imported_runs(self.dst, dst_id) if dst_id else {}  # read once the lease is held
+        if src_exp.lifecycle_stage == "deleted":
+            # restored for the time of its copy, runs and all, and deleted again after, runs and all: what the
+            # restore made active is as deleted as its source
+            existing = {src_id: _as_deleted(run) for src_id, run in existing.items()}
         runs = self.copy_runs(src_exp.experiment_id, dst_name, dst_id, existing, listed)
         copy_experiment_objects(self.source.client, self.dst, src_exp.experiment_id, dst_id, runs.mapping,
                                 self.report, self.id_map, self.workers, links=runs.links, dry_run=self.dry_run)
@@ -296,6 +302,14 @@ class ExperimentCopier:
                 self.report.copied(kind)
         except Exception as ex:
             self.report.failed(kind or "experiments", obj_id or name, describe_error(ex), name=name)
+
+
+def _as_deleted(run):
+    info = run.info
+    return Run(RunInfo(run_id=info.run_id, experiment_id=info.experiment_id, user_id=info.user_id,
+                       status=info.status, start_time=info.start_time, end_time=info.end_time,
+                       lifecycle_stage="deleted", artifact_uri=info.artifact_uri, run_name=info.run_name),
+               run.data, run.inputs, getattr(run, "outputs", None))
 
 
 class _Waiting:

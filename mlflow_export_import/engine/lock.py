@@ -24,6 +24,7 @@ import uuid
 from mlflow.exceptions import MlflowException
 
 from mlflow_export_import.common.logging_utils import get_logger
+from mlflow_export_import.common.parallel import map_bounded
 from mlflow_export_import.common.source_tags import ExportTags
 
 LOCK_TAG = f"{ExportTags.PREFIX_ROOT}.copy.lock"
@@ -116,14 +117,18 @@ class Lease:
             self._renewer.join()
         try:
             tags = self._tags()
-            if _owner(tags.get(LOCK_TAG)) == self.owner:
-                self._delete_tag(LOCK_TAG)                                # y := 0
-            for key, value in tags.items():  # b[i] := false, and the tags of copies that died
-                if key.startswith(WANT_PREFIX) and (key == self.want_tag or not _alive(_parse(value))):
-                    self._delete_tag(key)
+            keys = [LOCK_TAG] if _owner(tags.get(LOCK_TAG)) == self.owner else []  # y := 0
+            keys += [key for key, value in tags.items()  # b[i] := false, and the tags of copies that died
+                     if key.startswith(WANT_PREFIX) and (key == self.want_tag or not _alive(_parse(value)))]
             if tags.get(LAST_TAG) == self.owner:
                 # tidy: a rival that wrote x since reads it as not its own and takes the slow, safe path
-                self._delete_tag(LAST_TAG)
+                keys.append(LAST_TAG)
+            # at once, in any order: while y is ours a rival only waits for y to be free, and one that then takes
+            # the slow path waits for every b[j], ours included, to be false
+            failures = [ex for _, _, ex in map_bounded(self._delete_tag, keys, workers=max(1, len(keys)))
+                        if ex is not None]
+            if failures:
+                raise failures[0]
         except Exception as ex:  # an expired lease is harmless: the next copy takes it over
             _logger.warning(f"{self.kind} '{self.key}': could not remove the copy's lease tags: {ex}")
 

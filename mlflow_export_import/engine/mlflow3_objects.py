@@ -30,7 +30,7 @@ def copy_experiment_objects(src, dst, src_exp_id, dst_exp_id, run_mapping, repor
         model_map = _logged_models(src, dst, src_exp_id, dst_exp_id, os.path.join(tmp, "logged_models"),
                                    run_id_map, report, id_map, workers)
         if model_map is not None:
-            _link_runs(dst, links, run_id_map, model_map, report)
+            _link_runs(dst, links, run_id_map, model_map, report, workers)
         _traces(src, dst, src_exp_id, dst_exp_id, os.path.join(tmp, "traces"), run_id_map, report, id_map, workers)
 
 
@@ -80,15 +80,18 @@ def _logged_models(src, dst, src_exp_id, dst_exp_id, stage, run_id_map, report, 
     return model_map
 
 
-def _link_runs(dst, links, run_id_map, model_map, report):
-    for src_run_id, (inputs, outputs) in links.items():
+def _link_runs(dst, links, run_id_map, model_map, report, workers=None):
+    """Each run copied now to the copies of its logged models (runs at once: each is its own short chain)."""
+    def link(item):
+        src_run_id, (inputs, outputs) = item
         missing = sorted({m for m in inputs + [m for m, _ in outputs] if m not in model_map})
         if missing:
             report.note(f"run {src_run_id}: not linked to logged model(s) {', '.join(missing)}, which were not copied")
-        try:
-            link_models(dst, run_id_map[src_run_id], [model_map[m] for m in inputs if m in model_map],
-                        [(model_map[m], step) for m, step in outputs if m in model_map])
-        except Exception as ex:
+        link_models(dst, run_id_map[src_run_id], [model_map[m] for m in inputs if m in model_map],
+                    [(model_map[m], step) for m, step in outputs if m in model_map])
+
+    for (src_run_id, _), _, ex in map_bounded(link, list(links.items()), workers):
+        if ex is not None:
             report.failed("runs", src_run_id, f"Run could not be linked to its logged models: {describe_error(ex)}")
 
 

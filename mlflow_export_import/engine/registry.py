@@ -31,6 +31,14 @@ def copy_models(src, dst, model_names, report, id_map, workers, model_renames=No
                 sync=False, delete=False, dry_run=False):
     """Copy the models (their versions' runs must have been copied before: id_map or lineage finds them).
     A dry run plans the same staged export against the destination, read-only."""
+    finish(model_steps(src, dst, model_names, report, id_map, workers, model_renames, import_source_tags, sync,
+                       delete, dry_run))
+
+
+def model_steps(src, dst, model_names, report, id_map, workers, model_renames=None, import_source_tags=False,
+                sync=False, delete=False, dry_run=False):
+    """copy_models in two steps, as a generator: up to its one yield it reads (the models are exported into a
+    temporary directory), resumed it writes. copy-all reads while its experiments are copied."""
     renames = get_renames(model_renames)
     if sync:
         model_names = _models_to_sync(src, dst, model_names, renames, delete, report)
@@ -43,6 +51,7 @@ def copy_models(src, dst, model_names, report, id_map, workers, model_renames=No
         names = read_model_names(tmp)
         if not names:
             return
+        yield
         registry_rules.check_model_names(dst, [rename(n, renames, "model") for n in names])
         if dry_run:
             plan_exported_models(dst, tmp, names, False, renames, report)
@@ -52,6 +61,12 @@ def copy_models(src, dst, model_names, report, id_map, workers, model_renames=No
     if sync:
         for name in names:
             _sync_one(src, dst, name, rename(name, renames, "model"), delete, dry_run, report)
+
+
+def finish(steps):
+    """Run a two-step generator (model_steps, prompt_steps, dataset_steps) to its end."""
+    for _ in steps:
+        pass
 
 
 def _models_to_sync(src, dst, model_names, renames, delete, report):
@@ -203,10 +218,16 @@ def _tag_changes(src_tags, dst_tags):
 
 
 def copy_prompts(src, dst, report, workers, prompt_names=None, dry_run=False):
+    finish(prompt_steps(src, dst, report, workers, prompt_names, dry_run))
+
+
+def prompt_steps(src, dst, report, workers, prompt_names=None, dry_run=False):
+    """copy_prompts in two steps (see model_steps)."""
     with tempfile.TemporaryDirectory(prefix="mlflow-copy-prompts-") as tmp:
         export_report = Report()
         export_prompts(tmp, prompt_names, mlflow_client=src, report=export_report, workers=workers)
         _carry_failures(export_report, report)
+        yield
         if dry_run:
             plan_prompts(dst, subdirs(tmp), False, report)
         else:
@@ -214,10 +235,16 @@ def copy_prompts(src, dst, report, workers, prompt_names=None, dry_run=False):
 
 
 def copy_datasets(src, dst, report, id_map, workers, dry_run=False):
+    finish(dataset_steps(src, dst, report, id_map, workers, dry_run))
+
+
+def dataset_steps(src, dst, report, id_map, workers, dry_run=False):
+    """copy_datasets in two steps (see model_steps): the writes need the experiments' copies (id_map)."""
     with tempfile.TemporaryDirectory(prefix="mlflow-copy-datasets-") as tmp:
         export_report = Report()
         export_evaluation_datasets(tmp, mlflow_client=src, report=export_report, workers=workers)
         _carry_failures(export_report, report)
+        yield
         if dry_run:
             plan_datasets(dst, subdirs(tmp), False, report)
         else:

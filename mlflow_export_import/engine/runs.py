@@ -42,9 +42,13 @@ def plan_run(src_run, dst_run, options):
         return Action(CREATE, "new")
     if dst_run.data.tags.get(ImportTags.STATE) != ImportTags.STATE_DONE:
         return Action(FINISH, "an earlier copy stopped half-way")
-    if not options.sync:
-        return Action(SKIP, "already copied")
     dst_deleted = dst_run.info.lifecycle_stage == DELETED
+    if not options.sync:
+        if src_deleted and not dst_deleted:
+            # a copy of a deleted run ends by deleting it (a deleted run takes no write, not even the 'done' tag):
+            # one stopped just before left it active (run/plan.is_finished says the same of imports)
+            return Action(DELETE, "an earlier copy stopped before deleting it")
+        return Action(SKIP, "already copied")
     if src_deleted and not dst_deleted:
         return Action(DELETE, "deleted in the source") if options.delete else \
             Action(SKIP, "deleted in the source (use --delete to delete the copy)")
