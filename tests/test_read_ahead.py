@@ -12,7 +12,7 @@ from types import SimpleNamespace
 import pytest
 
 from mlflow_export_import.common.parallel import new_tuner
-from mlflow_export_import.engine.read_ahead import ReadAhead
+from mlflow_export_import.engine.read_ahead import ReadAhead, unread
 
 
 def _run(i):
@@ -22,8 +22,8 @@ def _run(i):
 class SlowSource:
     """Reads each run into a temporary directory, taking `delay` seconds; counts the directories that exist."""
 
-    def __init__(self, delay=0.01, bad=()):
-        self.delay, self.bad = delay, set(bad)
+    def __init__(self, delay=0.01, bad=(), bulk_fails=False):
+        self.delay, self.bad, self.bulk_fails = delay, set(bad), bulk_fails
         self.lock = threading.Lock()
         self.live = self.most_live = 0
         self.dirs = []
@@ -35,6 +35,8 @@ class SlowSource:
 
     def prepare(self, batch, workers=None):
         self.prepared_batches += 1
+        if self.bulk_fails:
+            raise ConnectionError("the bulk read failed")
         return {r.info.run_id: "bulk" for r in batch}
 
     @contextmanager
@@ -97,3 +99,19 @@ def test_a_copy_that_stops_early_leaves_no_read_run_behind():
                     raise KeyboardInterrupt
     assert source.live == 0 and not any(os.path.exists(d) for d in source.dirs)
     assert len(source.dirs) < 30  # it stopped reading
+
+
+def test_a_failed_bulk_read_leaves_each_run_to_read_alone_ahead_or_not():
+    runs = [_run(i) for i in range(7)]
+    source = SlowSource(bulk_fails=True)
+    with ReadAhead(source, runs, new_tuner(2), BoundedSemaphore(3), workers=2) as reads:
+        ahead = {}
+        for run, read in reads:
+            with read.open() as (_, run_dct):
+                ahead[run.info.run_id] = run_dct["prepared"]
+    inline = {}
+    for run, read in unread(source, runs, workers=2):
+        with read.open() as (_, run_dct):
+            inline[run.info.run_id] = run_dct["prepared"]
+    assert ahead == inline == {r.info.run_id: None for r in runs}
+    assert source.prepared_batches == 4  # two batches, tried once each way

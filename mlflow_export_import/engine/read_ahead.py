@@ -68,13 +68,24 @@ class Failed:
         pass
 
 
-def unread(source, runs, workers=None, dry_run=False):
-    """(run, Unread) of each run, the source's bulk reads made a batch at a time as the writes reach it (none in a
-    dry run)."""
+def prepared(source, runs, workers=None, dry_run=False, stopped=None):
+    """(run, what the source read of its batch in bulk) of each run, a batch's bulk reads made as the consumer
+    reaches it (none in a dry run, none once stopped() says so). A bulk read that fails reads nothing: each run's
+    own read then reads it alone, and fails it alone if it must."""
     for batch in source.batches(runs):
-        prepared = {} if dry_run else source.prepare(batch, workers)
+        if stopped is not None and stopped():
+            return
+        try:
+            bulk = {} if dry_run else source.prepare(batch, workers)
+        except Exception:
+            bulk = {}
         for run in batch:
-            yield run, Unread(source, run, prepared.get(run.info.run_id))
+            yield run, bulk.get(run.info.run_id)
+
+
+def unread(source, runs, workers=None, dry_run=False):
+    """(run, Unread) of each run: read by its write, with its batch's bulk reads."""
+    return ((run, Unread(source, run, part)) for run, part in prepared(source, runs, workers, dry_run))
 
 
 class ReadAhead:
@@ -126,19 +137,12 @@ class ReadAhead:
             self._hand_over(_END)
 
     def _prepared(self):
-        """(run, what the source read of its batch in bulk), the next batch's bulk reads made once the reads of
-        this one are under way."""
-        for batch in self.source.batches(self.runs):
-            if self.stopping.is_set():
+        """(run, its batch's bulk part) of each run, once it has a slot; the next batch's bulk reads are made once
+        the reads of this one are under way."""
+        for item in prepared(self.source, self.runs, self.workers, stopped=self.stopping.is_set):
+            if not self._take_slot():
                 return
-            try:
-                prepared = self.source.prepare(batch, self.workers)
-            except Exception:  # each run's own read reads it alone, and fails it alone if it must
-                prepared = {}
-            for run in batch:
-                if not self._take_slot():
-                    return
-                yield run, prepared.get(run.info.run_id)
+            yield item
 
     def _take_slot(self):
         while not self.stopping.is_set():
