@@ -357,10 +357,9 @@ class _Pool:
                 return
             self.started += 1
         task = _Task(self.tuner, epoch)
-        # a coordinator's pools are top-level: they take shared slots, and neither its time nor its failures
+        # a coordinator's pools are top-level ones (they take shared slots); its own time and failures do not
         # judge the server
         _TASK.set(None if self.slotless else task)
-        task.nested = task.nested or self.slotless
         start = time.monotonic()
         try:
             outcome = (item, self.fn(item), None)
@@ -369,7 +368,8 @@ class _Pool:
             if is_overload(ex) and not self.slotless:
                 self.tuner.adjust(OVERLOAD, task.epoch)
         else:  # a task that failed otherwise (not found, bad data) says nothing of the server's pace
-            if not task.nested:  # one that waited for a nested pool timed that pool, not the server
+            # one that waited for a nested pool timed that pool, not the server
+            if not (task.nested or self.slotless):
                 self.gauge.record(task.epoch, time.monotonic() - start)
         self._close(reserved)
         self.done.put(outcome)

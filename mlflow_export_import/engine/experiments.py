@@ -8,7 +8,7 @@ from collections import Counter, namedtuple
 from contextlib import nullcontext
 from itertools import chain, islice
 
-from mlflow.entities import Run, RunInfo, ViewType
+from mlflow.entities import Run, ViewType
 from mlflow.exceptions import MlflowException
 
 from mlflow_export_import.client import uris
@@ -26,7 +26,7 @@ from mlflow_export_import.experiment.export_experiment import experiment_to_dict
 from mlflow_export_import.experiment.destination import create_or_update_experiment
 from mlflow_export_import.experiment.plan import ALREADY_PRESENT, EMPTY_DEFAULT, check_experiment_importable
 from mlflow_export_import.experiment.nested_runs_utils import depth_levels
-from mlflow_export_import.run.import_run import MLFLOW_PARENT_RUN_ID
+from mlflow_export_import.run.import_run import MLFLOW_PARENT_RUN_ID, info_with
 from mlflow_export_import.run.plan import imported_runs
 
 PAGE = 500
@@ -305,11 +305,7 @@ class ExperimentCopier:
 
 
 def _as_deleted(run):
-    info = run.info
-    return Run(RunInfo(run_id=info.run_id, experiment_id=info.experiment_id, user_id=info.user_id,
-                       status=info.status, start_time=info.start_time, end_time=info.end_time,
-                       lifecycle_stage="deleted", artifact_uri=info.artifact_uri, run_name=info.run_name),
-               run.data, run.inputs, getattr(run, "outputs", None))
+    return Run(info_with(run.info, lifecycle_stage="deleted"), run.data, run.inputs, getattr(run, "outputs", None))
 
 
 class _Waiting:

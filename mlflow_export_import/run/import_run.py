@@ -130,7 +130,7 @@ class RunImporter:
         info = run.info if hasattr(run, "info") else run
         if info.lifecycle_stage == "deleted":
             self._call(info.run_id, self.client.restore_run, info.run_id)
-        return _with(info, lifecycle_stage="active")
+        return info_with(info, lifecycle_stage="active")
 
     def fill(self, run_info, input_dir, run_dct, dst_parent_id=None, resumed=False):
         """Write the run's data, inputs, artifacts (and notebook), status and end time into run_info's run, mark
@@ -159,7 +159,7 @@ class RunImporter:
         deleted = is_deleted(run_dct)
         if deleted:
             self._call(src_id, self.client.delete_run, run_id)
-        return _with(updated or run_info, lifecycle_stage="deleted" if deleted else "active")
+        return info_with(updated or run_info, lifecycle_stage="deleted" if deleted else "active")
 
     def _batches(self, run_dct, dst_parent_id, resumed):
         """The LogBatch payloads, the last one carrying state 'done'. A new run got its creation tags at
@@ -320,7 +320,7 @@ def _run_name(run_dct):
     return run_dct["info"].get("run_name") or run_dct["tags"].get(MLFLOW_RUN_NAME)
 
 
-def _with(info, **changes):
+def info_with(info, **changes):
     """A copy of a RunInfo with some fields changed."""
     fields = {"run_id": info.run_id, "experiment_id": info.experiment_id, "user_id": info.user_id,
               "status": info.status, "start_time": info.start_time, "end_time": info.end_time,
