@@ -2,13 +2,17 @@
 are scheduled, and however long one of them stalls between two requests (a loaded machine, a slow network),
 at most one holds it at a time; a lease whose job died is taken over; a released lease leaves no tag."""
 import itertools
+import json
 import threading
 import time
 
 import pytest
 
+from mlflow import MlflowClient
+
 from mlflow_export_import.engine import lock
 from mlflow_export_import.engine.lock import LOCK_TAG, Lease, new_owner
+from tests.fault_proxy import FaultProxy
 
 
 @pytest.fixture(autouse=True)
@@ -107,3 +111,25 @@ def test_the_lease_of_a_job_that_died_is_taken_over_at_once(src_client, uniq):
         waited = time.monotonic() - started
     assert waited < 5, waited
     assert not any(k.startswith(LOCK_TAG) for k in src_client.get_experiment(exp_id).tags)
+
+
+def test_a_tag_write_that_races_a_rivals_delete_is_written_again(src_client, src_server, uniq):
+    """MLflow's SQL store updates a tag row it read a moment before. When a rival's release deleted the row in
+    between, the server answers BAD_REQUEST (seen with two copy-all started at once): the row is gone, and the
+    write again inserts it. Here the proxy gives that answer, word for word, to the first tag write."""
+    exp_id = src_client.create_experiment(f"lease-write-race-{uniq}")
+    answered = []
+
+    def answer(path):
+        if "set-experiment-tag" in path and not answered:
+            answered.append(path)
+            body = {"error_code": "BAD_REQUEST", "message": "UPDATE statement on table 'experiment_tags' expected "
+                                                            "to update 1 row(s); 0 were matched."}
+            return 400, {"Content-Type": "application/json"}, json.dumps(body).encode()
+        return None
+
+    with FaultProxy(src_server.uri, answer=answer) as proxy:
+        with Lease(MlflowClient(proxy.uri), "experiment", exp_id, new_owner()):
+            held = src_client.get_experiment(exp_id).tags.get(LOCK_TAG)
+    assert answered and held
+    assert not [k for k in src_client.get_experiment(exp_id).tags if k.startswith(LOCK_TAG)]

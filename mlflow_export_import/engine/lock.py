@@ -32,6 +32,8 @@ LAST_TAG = f"{LOCK_TAG}.last"
 WANT_PREFIX = f"{LOCK_TAG}.want."
 LEASE_S = 60.0
 WAIT_S = 1.0
+# what MLflow's SQL store answers when another request wrote or deleted the same tag row at the same moment
+_WRITE_RACES = ("UNIQUE constraint", "Duplicate entry", "were matched")
 
 _logger = get_logger(__name__)
 _HOST = socket.gethostname()
@@ -179,8 +181,10 @@ class Lease:
             self._write_tag(key, value)
         except MlflowException as ex:
             # a tag set for the first time by two copies at once: MLflow's store inserts it twice and one
-            # insert fails on the table's unique key; the row exists now, so the write again is an update
-            if "UNIQUE constraint" not in str(ex) and "Duplicate entry" not in str(ex):
+            # insert fails on the table's unique key; the row exists now, so the write again is an update. Or
+            # a rival's release deleted the row between the store's read of it and its update ('expected to
+            # update 1 row(s); 0 were matched', seen with two copy-all at once): the write again inserts it
+            if not any(words in str(ex) for words in _WRITE_RACES):
                 raise
             self._write_tag(key, value)
 
