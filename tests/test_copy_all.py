@@ -225,3 +225,25 @@ def test_a_copy_stopped_before_deleting_a_deleted_run_is_deleted_by_the_rerun(sr
     assert [r.info.run_id for r in dst_client.search_runs([dst_exp_id], run_view_type=ViewType.ALL)] == \
         [copied.info.run_id]
     assert dst_client.get_run(copied.info.run_id).info.lifecycle_stage == "deleted"
+
+
+def test_a_sync_of_selected_models_copies_a_version_whose_run_is_in_default(src_client, dst_client, src_server,
+                                                                            dst_server, uniq):
+    """The registry's lease is held on Default (experiment 0). Selected models bring their versions' runs along,
+    and a run in Default was copied under a second lease on Default, which waited forever for the first."""
+    name = f"in-default-{uniq}"
+    run = src_client.create_run("0", run_name=name)
+    src_client.log_text(run.info.run_id, "weights", "model/weights.txt")
+    src_client.set_terminated(run.info.run_id)
+    src_client.create_registered_model(name)
+    src_client.create_model_version(name, f"{run.info.artifact_uri}/model", run.info.run_id)
+    exp_name = f"selected-{uniq}"
+    src_client.create_experiment(exp_name)
+
+    proc = subprocess.run([os.path.join(BIN, "mlflow-export-import"), "sync", "--src-uri", src_server.uri,
+                           "--dst-uri", dst_server.uri, "--experiments", exp_name, "--models", name, "--quiet"],
+                          capture_output=True, text=True, timeout=180)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    [version] = dst_client.search_model_versions(f"name='{name}'")
+    copied = dst_client.get_run(version.run_id)
+    assert copied.info.experiment_id == "0" and copied.info.run_name == name

@@ -5,6 +5,8 @@ import signal
 import threading
 import time
 
+import pytest
+
 from mlflow import MlflowClient
 from mlflow.exceptions import MlflowException, RestException
 from mlflow.protos.databricks_pb2 import REQUEST_LIMIT_EXCEEDED, RESOURCE_DOES_NOT_EXIST, TEMPORARILY_UNAVAILABLE
@@ -130,6 +132,23 @@ def test_coordinators_take_no_slot_so_the_next_one_starts_while_runs_fill_the_sl
     assert [ex for _, _, ex in outcomes] == [None, None] and len(started) == 16
     assert began[1] < started[(0, 2)], "the second experiment waited for the first one's runs"
     assert peak[0] <= 2 and tuner.peak <= 2 and tuner.active == 0
+
+
+def test_at_once_runs_its_thunks_together_or_in_order_when_serial():
+    """Two reads that need nothing of each other (a batch's re-reads and its bulk histories) overlap; with
+    --workers 1 everything stays in the calling thread, in order; a failure is raised after both ended."""
+    both = threading.Barrier(2, timeout=5)
+    assert parallel.at_once(lambda: both.wait() is not None and "a", lambda: both.wait() is not None and "b",
+                            workers=4) == ["a", "b"]
+    order = []
+    assert parallel.at_once(lambda: order.append(threading.current_thread().name),
+                            lambda: order.append(threading.current_thread().name), workers=1) == [None, None]
+    assert order == [threading.current_thread().name] * 2
+    ended = []
+    with pytest.raises(ValueError, match="bad"):
+        parallel.at_once(lambda: (_ for _ in ()).throw(ValueError("bad")),
+                         lambda: time.sleep(0.2) or ended.append(1), workers=4)
+    assert ended == [1]
 
 
 def test_many_small_pools_do_not_ratchet_the_limit_up():

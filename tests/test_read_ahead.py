@@ -12,7 +12,9 @@ from types import SimpleNamespace
 import pytest
 
 from mlflow_export_import.common.parallel import new_tuner
+from mlflow_export_import.common.parallel import GROUP_WIDTH
 from mlflow_export_import.engine.read_ahead import ReadAhead, unread
+from mlflow_export_import.engine.source_server import FIRST_BATCH, ServerSource
 
 
 def _run(i):
@@ -115,3 +117,13 @@ def test_a_failed_bulk_read_leaves_each_run_to_read_alone_ahead_or_not():
             inline[run.info.run_id] = run_dct["prepared"]
     assert ahead == inline == {r.info.run_id: None for r in runs}
     assert source.prepared_batches == 4  # two batches, tried once each way
+
+
+def test_the_first_batches_of_a_copy_are_small_so_that_the_destination_starts_sooner():
+    """A batch is handed over once its bulk reads are done: the command's first few are one run per write slot,
+    the others as large as the bulk reads allow. An experiment without runs takes none of the small ones."""
+    source = ServerSource(client=None)
+    runs = [_run(i) for i in range(30)]
+    assert list(source.batches([])) == []
+    sizes = [[len(batch) for batch in source.batches(runs)] for _ in range(GROUP_WIDTH + 1)]
+    assert sizes == [[FIRST_BATCH, 30 - FIRST_BATCH]] * GROUP_WIDTH + [[30]]

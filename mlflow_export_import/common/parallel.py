@@ -245,6 +245,34 @@ def new_tuner(workers=None):
     return Tuner(start, get_ceiling(start))
 
 
+def at_once(*fns, workers=None):
+    """The results of the thunks fns, run at once: the first in the calling thread, each other in a thread of
+    its own carrying the caller's context (their pools share the caller's limit, as top-level pools). The first
+    exception raised is raised, once all have ended. Serial (--workers 1), or inside a task of a pool (which holds
+    one slot for all it opens), they run one after another, so that nesting never widens the concurrency."""
+    if get_workers(workers) <= 1 or _TASK.get() is not None or len(fns) < 2:
+        return [fn() for fn in fns]
+    outcomes = [None] * len(fns)
+
+    def call(i):
+        try:
+            outcomes[i] = (fns[i](), None)
+        except BaseException as ex:
+            outcomes[i] = (None, ex)
+
+    threads = [threading.Thread(target=contextvars.copy_context().run, args=(call, i), daemon=True,
+                                name="mlflow-export-import-at-once") for i in range(1, len(fns))]
+    for thread in threads:
+        thread.start()
+    call(0)
+    for thread in threads:
+        thread.join()
+    for _, ex in outcomes:
+        if ex is not None:
+            raise ex
+    return [result for result, _ in outcomes]
+
+
 def run_in_session(tuner, fn, *args):
     """fn(*args) in a copy of the caller's context where every pool opened is top-level and shares `tuner`: for a
     thread that works for another server than its starter's pools."""

@@ -18,7 +18,7 @@ from mlflow_export_import.common.report import Report
 from mlflow_export_import.common.timestamp_utils import utc_str_to_millis
 from mlflow_export_import.engine import backup, registry
 from mlflow_export_import.engine.experiments import ExperimentCopier
-from mlflow_export_import.engine.lock import new_owner, registry_lease
+from mlflow_export_import.engine.lock import REGISTRY_LEASE, BackgroundLease, new_owner, registry_lease
 from mlflow_export_import.engine.runs import Options, RunWriter
 from mlflow_export_import.engine.source_server import ServerSource
 from mlflow_export_import.run.import_run import RunImporter
@@ -34,6 +34,15 @@ def copy_experiments(experiments="all", src_client=None, dst_client=None, experi
     """Copy the selected experiments ('all', names or ids, comma separated, or a .txt file) with their runs,
     logged models and traces. With sync, copies made before are brought up to date; with delete (sync
     only), what is gone from the source is deleted from the copy (soft-deleted, as MLflow does)."""
+    return _copy_experiments(experiments, src_client, dst_client, experiment_renames, export_deleted_runs,
+                             run_start_time, runs_until, import_source_tags, use_src_user_id, workers, dry_run, report,
+                             id_map, sync, delete, check_artifacts)
+
+
+def _copy_experiments(experiments, src_client, dst_client, experiment_renames, export_deleted_runs, run_start_time,
+                      runs_until, import_source_tags, use_src_user_id, workers, dry_run, report, id_map, sync, delete,
+                      check_artifacts, held=None):
+    """held: the registry lease copy-all holds (lock.BackgroundLease), or None."""
     src, dst = use_client(src_client), use_client(dst_client)
     report = report if report is not None else Report()
     id_map = id_map if id_map is not None else IdMap()
@@ -41,7 +50,7 @@ def copy_experiments(experiments="all", src_client=None, dst_client=None, experi
     source = ServerSource(src)
     writer = RunWriter(source, dst, RunImporter(dst, import_source_tags, use_src_user_id, report=report), options)
     copier = ExperimentCopier(source, dst, writer, options, report, id_map, workers, dry_run, import_source_tags,
-                              run_filter=_window(run_start_time, runs_until))
+                              run_filter=_window(run_start_time, runs_until), held=held)
     renames = get_renames(experiment_renames)
 
     turns = threading.BoundedSemaphore(GROUP_WIDTH)
@@ -64,10 +73,10 @@ def copy_experiments(experiments="all", src_client=None, dst_client=None, experi
 
 def copy_models(models="all", src_client=None, dst_client=None, model_renames=None, experiment_renames=None,
                 copy_experiments_of_versions=True, import_source_tags=False, use_src_user_id=True, workers=None,
-                dry_run=False, report=None, id_map=None, sync=False, delete=False, check_artifacts=False, owner=None):
+                dry_run=False, report=None, id_map=None, sync=False, delete=False, check_artifacts=False, held=None):
     """Copy the selected registered models with their versions; first the experiments of the versions' runs
     (only those runs), unless copy_experiments_of_versions is False (copy-all copies every experiment first).
-    owner: of the registry lease, when the caller holds it already."""
+    held: the registry lease (lock.BackgroundLease), when the caller holds it already."""
     src, dst = use_client(src_client), use_client(dst_client)
     report = report if report is not None else Report()
     id_map = id_map if id_map is not None else IdMap()
@@ -76,10 +85,10 @@ def copy_models(models="all", src_client=None, dst_client=None, model_renames=No
     registry_rules.check_model_names(dst, [rename(n, renames, "model") for n in get_model_names(src, models)])
     if copy_experiments_of_versions:
         _copy_version_runs(src, dst, models, experiment_renames, import_source_tags, use_src_user_id, workers,
-                           dry_run, report, id_map, sync, check_artifacts)
-    # a caller that holds the registry lease (copy-all) passes its owner: taking it again here would release
-    # it at the end of the models, before the caller's prompts and datasets
-    with _registry_lease(dst, dry_run or owner is not None, owner or new_owner()):
+                           dry_run, report, id_map, sync, check_artifacts, held)
+    # a caller that holds the registry lease (copy-all) passes it: taking it again here would wait for it forever
+    # (another owner), and release it at the end of the models, before the caller's prompts and datasets
+    with _registry_lease(dst, dry_run or held is not None):
         registry.copy_models(src, dst, models, report, id_map, workers, model_renames, import_source_tags,
                              sync=sync, delete=delete, dry_run=dry_run)
     return report
@@ -95,24 +104,32 @@ def copy_all(src_client=None, dst_client=None, experiment_renames=None, model_re
     src, dst = use_client(src_client), use_client(dst_client)
     report = report if report is not None else Report()
     id_map = IdMap()
-    owner = new_owner()
-    steps = _registry_steps(src, dst, experiments, models, experiment_renames, model_renames, import_source_tags,
-                            use_src_user_id, workers, dry_run, report, id_map, sync, delete, owner)
-    reads = _RegistryReads(steps, workers)
-    reads.start()
+    # the registry's lease is taken at once, in the background, and held to the end: its requests are then off
+    # the tail of the copy (the experiment it is held on, Default, is copied under it)
+    held = None if dry_run else BackgroundLease(*REGISTRY_LEASE, lambda: registry_lease(dst, new_owner()))
     try:
-        copy_experiments(experiments, src, dst, experiment_renames, export_deleted_runs, None, None,
-                         import_source_tags, use_src_user_id, workers, dry_run, report, id_map, sync, delete,
-                         check_artifacts)
-    finally:
-        reads.join()
-    with _registry_lease(dst, dry_run, owner):
+        steps = _registry_steps(src, dst, experiments, models, experiment_renames, model_renames,
+                                import_source_tags, use_src_user_id, workers, dry_run, report, id_map, sync, delete,
+                                held)
+        reads = _RegistryReads(steps, workers)
+        reads.start()
+        try:
+            _copy_experiments(experiments, src, dst, experiment_renames, export_deleted_runs, None, None,
+                              import_source_tags, use_src_user_id, workers, dry_run, report, id_map, sync, delete,
+                              check_artifacts, held)
+        finally:
+            reads.join()
+        if held is not None:
+            held.wait()
         _write_registry(reads, report, workers, dry_run)
+    finally:
+        if held is not None:
+            held.release()
     return report
 
 
 def _registry_steps(src, dst, experiments, models, experiment_renames, model_renames, import_source_tags,
-                    use_src_user_id, workers, dry_run, report, id_map, sync, delete, owner):
+                    use_src_user_id, workers, dry_run, report, id_map, sync, delete, held):
     """[(kind, two-step generator: reads up to its yield, writes after)] of copy-all's registry objects. Selected
     models go the way of copy-models (the runs of their versions first): all of it in the write step."""
     everything = str(experiments).lower() == "all" and str(models).lower() == "all"
@@ -121,7 +138,7 @@ def _registry_steps(src, dst, experiments, models, experiment_renames, model_ren
             return []
         return [("models", _all_in_write_step(lambda: copy_models(
             models, src, dst, model_renames, experiment_renames, True, import_source_tags, use_src_user_id, workers,
-            dry_run, report, id_map, sync, delete, owner=owner)))]
+            dry_run, report, id_map, sync, delete, held=held)))]
     return [("models", registry.model_steps(src, dst, "all", report, id_map, workers, model_renames,
                                             import_source_tags, sync=sync, delete=delete, dry_run=dry_run)),
             ("prompts", registry.prompt_steps(src, dst, report, workers, dry_run=dry_run)),
@@ -191,8 +208,8 @@ class _ListingTurn:
         self.done()
 
 
-def _registry_lease(dst, dry_run, owner):
-    lease = None if dry_run else registry_lease(dst, owner)
+def _registry_lease(dst, dry_run):
+    lease = None if dry_run else registry_lease(dst, new_owner())
     return lease if lease is not None else nullcontext()
 
 
@@ -211,7 +228,7 @@ def select_experiments(client, selector, include_deleted, report):
 
 
 def _copy_version_runs(src, dst, models, experiment_renames, import_source_tags, use_src_user_id, workers, dry_run,
-                       report, id_map, sync, check_artifacts):
+                       report, id_map, sync, check_artifacts, held=None):
     """The runs of the selected models' versions, in their experiments."""
     run_ids = []
     for name in get_model_names(src, models):
@@ -224,7 +241,7 @@ def _copy_version_runs(src, dst, models, experiment_renames, import_source_tags,
         source = ServerSource(src)
         writer = RunWriter(source, dst, RunImporter(dst, import_source_tags, use_src_user_id, report=report), options)
         copier = ExperimentCopier(source, dst, writer, options, report, id_map, workers, dry_run, import_source_tags,
-                                  run_filter=_run_id_filter(ids))
+                                  run_filter=_run_id_filter(ids), held=held)
         try:
             copier.copy(exp, rename(exp.name, get_renames(experiment_renames), "experiment"))
         except Exception as ex:

@@ -42,13 +42,14 @@ class ExperimentCopier:
     engine/source_dir.py: an export directory, for the imports) into the destination server."""
 
     def __init__(self, source, dst, writer, options, report, id_map, workers=None, dry_run=False,
-                 import_source_tags=False, run_filter=None, owner=None, wanted=None):
+                 import_source_tags=False, run_filter=None, owner=None, wanted=None, held=None):
         self.source, self.dst, self.writer, self.options = source, dst, writer, options
         self.report, self.id_map, self.workers, self.dry_run = report, id_map, workers, dry_run
         self.import_source_tags = import_source_tags
         self.run_filter = run_filter  # an extra search_runs filter (start-time window)
         self.owner = owner or new_owner()  # of the leases this copy holds (engine/lock.py)
         self.wanted = wanted  # wanted(kind, id): the runs of a --retry-failed list; None: every run
+        self.held = held  # a lock.BackgroundLease the caller holds (copy-all's, on the registry's experiment)
 
     def copy(self, src_exp, dst_name, listed=None):
         """Copy one experiment of a server source; failures of its runs and objects are reported, not raised.
@@ -61,13 +62,20 @@ class ExperimentCopier:
             self._copy_runs(src_exp, dst_name, dst_id, listed)
             return
         if not (self.options.sync and dst_exp is not None and not self._has_work(src_exp, dst_name, dst_id)):
-            with Lease(self.dst, "experiment", dst_id, self.owner,
-                       restore_deleted=src_exp.lifecycle_stage == "deleted"):
+            with self._lease(dst_id, src_exp.lifecycle_stage == "deleted"):
                 self._copy_runs(src_exp, dst_name, dst_id, listed)
         if src_exp.lifecycle_stage == "deleted":
             # its copy was restored to be brought level (and to hold the lease): deleted again, with or without
             # work done
             self._act(lambda: self.dst.delete_experiment(dst_id), name=dst_name)
+
+    def _lease(self, dst_id, restore_deleted):
+        """The experiment's lease; none to take when the caller holds it already (copy-all holds the registry's,
+        on Default: a second lease on it, under another owner, would wait for the first forever)."""
+        if self.held is not None and self.held.covers("experiment", dst_id):
+            self.held.wait()
+            return nullcontext()
+        return Lease(self.dst, "experiment", dst_id, self.owner, restore_deleted=restore_deleted)
 
     def _has_work(self, src_exp, dst_name, dst_id):
         """A sync looks before it takes the experiment's lease: the experiment is planned read-only. With nothing
@@ -90,7 +98,8 @@ class ExperimentCopier:
             existing = {src_id: _as_deleted(run) for src_id, run in existing.items()}
         runs = self.copy_runs(src_exp.experiment_id, dst_name, dst_id, existing, listed)
         copy_experiment_objects(self.source.client, self.dst, src_exp.experiment_id, dst_id, runs.mapping,
-                                self.report, self.id_map, self.workers, links=runs.links, dry_run=self.dry_run)
+                                self.report, self.id_map, self.workers, links=runs.links, dry_run=self.dry_run,
+                                new_runs=runs.written())
 
     def copy_runs(self, src_exp_id, dst_name, dst_id, existing, listed=None):
         """Plan and carry out every run of the source experiment into the destination experiment dst_id (None in
@@ -353,6 +362,11 @@ class _RunIds:
             self.infos[src_id] = outcome.dst_info
         if outcome.links:
             self.links[src_id] = outcome.links
+
+    def written(self):
+        """{copy id: RunInfo as left} of the runs this copy wrote with logged-model links to make: their copies
+        have none yet, and need not be read again to find out."""
+        return {self.infos[src].run_id: self.infos[src] for src in self.links if src in self.infos}
 
     def count(self, action, dry_run):
         if action.kind == run_plans.SKIP:

@@ -43,15 +43,56 @@ def new_owner():
     return f"{_HOST}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
 
 
+REGISTRY_LEASE = ("experiment", "0")
+
+
 def registry_lease(client, owner):
     """The registry, prompts and datasets of an open-source server have no object to hold a lease on their
     own: the lease is held on the experiment every such server has, Default (id 0). A Databricks workspace has
     none: there, no lease is taken (its registry copies are not guarded against a second job)."""
     try:
-        client.get_experiment("0")
+        client.get_experiment(REGISTRY_LEASE[1])
     except Exception:
         return None
-    return Lease(client, "experiment", "0", owner)
+    return Lease(client, *REGISTRY_LEASE, owner)
+
+
+class BackgroundLease:
+    """A lease taken in a thread of its own while the caller goes on (copy-all takes the registry's while it
+    copies the experiments); wait() where it is needed. make(): the Lease on (kind, key), or None where none is
+    taken."""
+
+    def __init__(self, kind, key, make):
+        self.kind, self.key = kind, str(key)
+        self.lease, self._error = None, None
+        self._thread = threading.Thread(target=self._acquire, args=(make,), daemon=True,
+                                        name="mlflow-export-import-lease")
+        self._thread.start()
+
+    def _acquire(self, make):
+        try:
+            self.lease = make()
+            if self.lease is not None:
+                self.lease.acquire()
+        except BaseException as ex:
+            self.lease, self._error = None, ex
+
+    def wait(self):
+        self._thread.join()
+        if self._error is not None:
+            raise self._error
+
+    def covers(self, kind, key):
+        """Whether the copy holds (or is taking) the lease on that object: it then waits for this one."""
+        if (kind, str(key)) != (self.kind, self.key):
+            return False
+        self._thread.join()
+        return self.lease is not None
+
+    def release(self):
+        self._thread.join()
+        if self.lease is not None:
+            self.lease.release()
 
 
 class Lease:

@@ -5,12 +5,15 @@ import os
 import tempfile
 import threading
 from contextlib import contextmanager
+from itertools import chain, islice
 
 from mlflow_export_import.common.iterators import SearchRunsIterator
-from mlflow_export_import.common.parallel import get_workers, map_bounded, new_tuner
+from mlflow_export_import.common.parallel import DEFAULT_WORKERS, GROUP_WIDTH, at_once, get_workers, map_bounded, new_tuner
 from mlflow_export_import.engine.runs import model_links, plan_run, run_outputs
 from mlflow_export_import.run import metric_history
 from mlflow_export_import.run.export_run import download_run_artifacts, run_to_dict
+
+FIRST_BATCH = DEFAULT_WORKERS  # runs in each of the command's first batches: one per write slot
 
 
 class ServerSource:
@@ -20,6 +23,10 @@ class ServerSource:
         self.client = client
         self._reading = None
         self._lock = threading.Lock()
+        # the bulk reads of a few batches at a time: those of every experiment open would take the source's slots
+        # at once, before any run's artifacts, and leave the destination waiting for a first run to write
+        self._preparing = threading.BoundedSemaphore(GROUP_WIDTH)
+        self._small_batches = GROUP_WIDTH
 
     def reading(self, workers=None):
         """(the concurrency limit of the reads of this server, apart from the destination's writes; the slots of
@@ -38,22 +45,44 @@ class ServerSource:
     def plan(src_run, dst_run, options):
         return plan_run(src_run, dst_run, options)
 
-    @staticmethod
-    def batches(runs):
+    def batches(self, runs):
         """The runs whose copies are prepared together: up to 100 runs per bulk history request, and a bounded
-        number of histories in memory at once."""
-        return metric_history.history_batches(runs)
+        number of histories in memory at once. The first batches of the command are small: the destination has
+        nothing to write until one is read (a few more bulk requests, once)."""
+        runs = iter(runs)
+        head = list(islice(runs, 1))
+        if not head:
+            return  # no runs: the small batch is left to an experiment that has some
+        runs = chain(head, runs)
+        if self._take_small_batch():
+            yield list(islice(runs, FIRST_BATCH))
+        yield from metric_history.history_batches(runs)
+
+    def _take_small_batch(self):
+        with self._lock:
+            if self._small_batches <= 0:
+                return False
+            self._small_batches -= 1
+            return True
 
     def prepare(self, runs, workers=None):
         """{run id: (run with everything a copy needs, {key: [Metric]})} of runs about to be copied: a few requests
         for up to 100 runs instead of a few per run."""
         if not runs:
             return {}
+        # the re-reads and the bulk reads need nothing of each other (the listing has each run's metric keys; one
+        # logged since is read alone by the copy): at once, so the batch's first run is ready sooner
+        with self._preparing:
+            full, histories = at_once(lambda: self._reread(runs, workers),
+                                      lambda: metric_history.read_metric_histories(self.client, runs, workers),
+                                      workers=workers)
+        return {run_id: (run, histories.get(run_id)) for run_id, run in full.items()}
+
+    def _reread(self, runs, workers):
         full = {}
         for run, result, ex in map_bounded(self._with_outputs, runs, workers):
             full[run.info.run_id] = result if ex is None else run  # a failed re-read fails the run's copy later
-        histories = metric_history.read_metric_histories(self.client, list(full.values()), workers)
-        return {run_id: (run, histories.get(run_id)) for run_id, run in full.items()}
+        return full
 
     @contextmanager
     def exported(self, run, prepared=None):

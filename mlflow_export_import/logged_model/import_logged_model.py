@@ -209,14 +209,14 @@ def _link_models(client, run, input_model_ids, output_models):
 
 
 def import_logged_models_dir(client, input_dir, experiment_id, run_id_map, report, id_map=None, mlmodel_fix=True,
-                             workers=None, model_ids=None, new_runs=None):
+                             workers=None, model_ids=None, new_runs=None, existing=None):
     """Import the models exported in input_dir/<model id>/ (all, or model_ids) into the experiment. new_runs: as
-    for LoggedModelImporter."""
+    for LoggedModelImporter; existing: imported_logged_models() of the experiment, when the caller has it."""
     if model_ids is None:
         model_ids = sorted(d for d in os.listdir(input_dir)
                            if os.path.exists(os.path.join(input_dir, d, LOGGED_MODEL_FILE)))
     try:
-        existing = imported_logged_models(client, experiment_id)
+        existing = imported_logged_models(client, experiment_id) if existing is None else existing
     except Exception as ex:
         record_failure(client, report, f"experiment {experiment_id}", ex)
         return

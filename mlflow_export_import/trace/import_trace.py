@@ -248,12 +248,13 @@ def _assessment(dct, trace_id, run_id_map):
 
 
 def import_traces_dir(client, input_dir, experiment_id, run_id_map, report, id_map=None, workers=None,
-                      trace_ids=None):
-    """Import the traces exported in input_dir/<trace id>/ (all, or trace_ids) into the experiment."""
+                      trace_ids=None, existing=None):
+    """Import the traces exported in input_dir/<trace id>/ (all, or trace_ids) into the experiment. existing:
+    imported_traces() of the experiment, when the caller has it."""
     if trace_ids is None:
         trace_ids = sorted(d for d in os.listdir(input_dir) if os.path.exists(os.path.join(input_dir, d, TRACE_FILE)))
     try:
-        existing = imported_traces(client, experiment_id)
+        existing = imported_traces(client, experiment_id) if existing is None else existing
     except Exception as ex:
         record_failure(client, report, f"experiment {experiment_id}", ex)
         return
