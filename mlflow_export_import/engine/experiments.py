@@ -8,7 +8,7 @@ from collections import Counter, namedtuple
 from contextlib import nullcontext
 from itertools import chain, islice
 
-from mlflow.entities import Run, ViewType
+from mlflow.entities import ViewType
 from mlflow.exceptions import MlflowException
 
 from mlflow_export_import.client import uris
@@ -26,8 +26,8 @@ from mlflow_export_import.experiment.export_experiment import experiment_to_dict
 from mlflow_export_import.experiment.destination import create_or_update_experiment
 from mlflow_export_import.experiment.plan import ALREADY_PRESENT, EMPTY_DEFAULT, check_experiment_importable
 from mlflow_export_import.experiment.nested_runs_utils import depth_levels
-from mlflow_export_import.run.import_run import MLFLOW_PARENT_RUN_ID, info_with
-from mlflow_export_import.run.plan import imported_runs
+from mlflow_export_import.run.import_run import MLFLOW_PARENT_RUN_ID
+from mlflow_export_import.run.plan import as_deleted, imported_runs
 
 PAGE = 500
 COPIES = (run_plans.CREATE, run_plans.FINISH)
@@ -92,20 +92,20 @@ class ExperimentCopier:
 
     def _copy_runs(self, src_exp, dst_name, dst_id, listed=None):
         existing = imported_runs(self.dst, dst_id) if dst_id else {}  # read once the lease is held
-        if src_exp.lifecycle_stage == "deleted":
-            # restored for the time of its copy, runs and all, and deleted again after, runs and all: what the
-            # restore made active is as deleted as its source
-            existing = {src_id: _as_deleted(run) for src_id, run in existing.items()}
-        runs = self.copy_runs(src_exp.experiment_id, dst_name, dst_id, existing, listed)
+        runs = self.copy_runs(src_exp.experiment_id, dst_name, dst_id, existing, listed,
+                              experiment_deleted=src_exp.lifecycle_stage == "deleted")
         copy_experiment_objects(self.source.client, self.dst, src_exp.experiment_id, dst_id, runs.mapping,
                                 self.report, self.id_map, self.workers, links=runs.links, dry_run=self.dry_run,
                                 new_runs=runs.written())
 
-    def copy_runs(self, src_exp_id, dst_name, dst_id, existing, listed=None):
+    def copy_runs(self, src_exp_id, dst_name, dst_id, existing, listed=None, experiment_deleted=False):
         """Plan and carry out every run of the source experiment into the destination experiment dst_id (None in
         a dry run that would create it). existing: {source run id: destination Run} of the copies made before
         (run/plan.imported_runs; {} for an experiment just created). listed(): called when the last page of the
-        source's runs is listed. Returns the _RunIds."""
+        source's runs is listed. experiment_deleted: the copies count as deleted (run/plan.as_deleted). Returns the
+        _RunIds."""
+        if experiment_deleted:
+            existing = as_deleted(existing)
         runs = self._runs(src_exp_id, dst_name, dst_id, existing, listed)
         if self.options.delete:
             self._delete_orphans(dst_name, existing, runs)
@@ -311,10 +311,6 @@ class ExperimentCopier:
                 self.report.copied(kind)
         except Exception as ex:
             self.report.failed(kind or "experiments", obj_id or name, describe_error(ex), name=name)
-
-
-def _as_deleted(run):
-    return Run(info_with(run.info, lifecycle_stage="deleted"), run.data, run.inputs, getattr(run, "outputs", None))
 
 
 class _Waiting:

@@ -42,13 +42,11 @@ class ExportedRun:
 
 
 class DirSource:
-    """run_dirs: {source run id: exported run folder}. experiment_deleted: the experiment is deleted at the end of
-    the import, which deletes its runs with it, so a deleted run's copy is not expected to be deleted on its own."""
+    """run_dirs: {source run id: exported run folder}."""
     verb = "imported"  # what the engine's messages say became of a run
 
-    def __init__(self, run_dirs, experiment_deleted=False):
+    def __init__(self, run_dirs):
         self.run_dirs = run_dirs
-        self.experiment_deleted = experiment_deleted
 
     def runs(self, experiment_id=None, view_type=None, run_filter=None, unreadable=None):
         """Every exported run, parents before children (so none waits for a parent listed later); a run.json that
@@ -65,9 +63,9 @@ class DirSource:
             for run_id in level:
                 yield readable[run_id]
 
-    def plan(self, src_run, dst_run, options=None):
-        ends_deleted = src_run.info.lifecycle_stage == DELETED and not self.experiment_deleted
-        kind = run_action(dst_run, ends_deleted)
+    @staticmethod
+    def plan(src_run, dst_run, options=None):
+        kind = run_action(dst_run, src_run.info.lifecycle_stage == DELETED)
         return Action(kind, REASONS[kind])
 
     @staticmethod

@@ -132,13 +132,13 @@ def _import_runs(client, importer, experiment_id, experiment_name, run_dirs, rep
     whose run.json is unreadable is not waited for: its children keep its id as a lineage tag). An experiment
     this import just created holds no earlier imports: no search for them. Returns {source run id: destination
     RunInfo}."""
-    source = DirSource(run_dirs, experiment_deleted)
+    source = DirSource(run_dirs)
     writer = RunWriter(source, client, importer, IMPORT_OPTIONS)
     # the caller records the runs in its id map, with the logged models and traces (_import_mlflow3_objects)
     copier = ExperimentCopier(source, client, writer, IMPORT_OPTIONS, report, IdMap(), workers, wanted=wanted)
     existing = {} if new_experiment else imported_runs(client, experiment_id)
     report.expect("runs", sum(1 for src_id in run_dirs if wanted is None or wanted("runs", src_id)))
-    runs = copier.copy_runs(None, experiment_name, experiment_id, existing)
+    runs = copier.copy_runs(None, experiment_name, experiment_id, existing, experiment_deleted=experiment_deleted)
     # a re-run that only skips must not read as if it imported everything again
     _logger.info(f"Experiment '{experiment_name}': {runs.tally['copied']} runs imported, "
                  f"{runs.tally['skipped']} {ALREADY_IMPORTED}, {runs.tally['failed']} failed")

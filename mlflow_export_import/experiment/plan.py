@@ -11,7 +11,7 @@ from mlflow_export_import.common.io_utils import redact_uri
 from mlflow_export_import.experiment.export_experiment import EXPERIMENT_FILE
 from mlflow_export_import.logged_model.plan import plan_logged_models_dir
 from mlflow_export_import.run.export_run import RUN_FILE
-from mlflow_export_import.run.plan import imported_runs, is_deleted, plan_one_run, read_run
+from mlflow_export_import.run.plan import as_deleted, imported_runs, is_deleted, plan_one_run, read_run
 from mlflow_export_import.trace.plan import plan_traces_dir
 
 ALREADY_PRESENT = "already present (its runs, logged models and traces are counted on their own)"
@@ -73,12 +73,12 @@ def plan_experiment(client, experiment_name, input_dir, report):
     exp = check_experiment_importable(client, experiment_name, mlflow_attr["experiment"])
     exp_id = exp.experiment_id if exp else None
     existing = imported_runs(client, exp_id) if exp_id else {}
-    exp_deleted = mlflow_attr["experiment"].get("lifecycle_stage") == "deleted"
+    if mlflow_attr["experiment"].get("lifecycle_stage") == "deleted":
+        existing = as_deleted(existing)  # as the engine counts them (ExperimentCopier.copy_runs)
     for src_id, run_dir in run_dirs_of(input_dir, mlflow_attr.get("runs")).items():
         try:
             run_dct = read_run(run_dir)
-            plan_one_run(run_dct, existing.get(src_id), experiment_name, report,
-                          is_deleted(run_dct) and not exp_deleted)
+            plan_one_run(run_dct, existing.get(src_id), experiment_name, report, is_deleted(run_dct))
         except MlflowExportImportException as ex:
             report.failed("runs", src_id, ex.message, name=experiment_name)
     models_dir = os.path.join(input_dir, "logged_models")

@@ -8,7 +8,7 @@ import threading
 import time
 
 import click
-from mlflow.entities import Dataset, DatasetInput, InputTag, RunInfo, RunStatus, RunTag
+from mlflow.entities import Dataset, DatasetInput, InputTag, RunStatus, RunTag
 from mlflow.exceptions import MlflowException
 
 from mlflow_export_import.client.client_utils import use_client
@@ -31,7 +31,8 @@ from mlflow_export_import.notebook.notebooks import import_run_notebook
 from mlflow_export_import.run.run_data_importer import (
     MAX_BATCH_BYTES, MAX_PARAMS_TAGS_PER_BATCH, _metrics, _params, entity_bytes, find_over_limit_value,
     mk_final_batches, mk_run_source_tags)
-from mlflow_export_import.run.plan import SKIP, find_earlier_import, is_deleted, plan_run, read_run, run_action
+from mlflow_export_import.run.plan import (
+    SKIP, find_earlier_import, info_with, is_deleted, plan_run, read_run, run_action)
 
 MLFLOW_PARENT_RUN_ID = "mlflow.parentRunId"
 MLFLOW_USER = "mlflow.user"
@@ -318,15 +319,6 @@ def stage_artifacts(artifacts_dir, staging_dir, replaced):
 
 def _run_name(run_dct):
     return run_dct["info"].get("run_name") or run_dct["tags"].get(MLFLOW_RUN_NAME)
-
-
-def info_with(info, **changes):
-    """A copy of a RunInfo with some fields changed."""
-    fields = {"run_id": info.run_id, "experiment_id": info.experiment_id, "user_id": info.user_id,
-              "status": info.status, "start_time": info.start_time, "end_time": info.end_time,
-              "lifecycle_stage": info.lifecycle_stage, "artifact_uri": info.artifact_uri, "run_name": info.run_name}
-    fields.update(changes)
-    return RunInfo(**fields)
 
 
 def is_transient_write_error(ex):

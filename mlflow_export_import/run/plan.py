@@ -3,7 +3,7 @@ earlier import made from it found by its lineage tag, and the decision. The impo
 models) and their --dry-run take it from here; this module imports no importer."""
 import os
 
-from mlflow.entities import ViewType
+from mlflow.entities import Run, RunInfo, ViewType
 
 from mlflow_export_import.common import MlflowExportImportException, io_utils
 from mlflow_export_import.common.iterators import SearchRunsIterator
@@ -64,6 +64,23 @@ def run_action(earlier, src_deleted=False):
     if is_finished(earlier, src_deleted):
         return SKIP
     return FINISH if earlier is not None else CREATE
+
+
+def info_with(info, **changes):
+    """A copy of a RunInfo with some fields changed."""
+    fields = {"run_id": info.run_id, "experiment_id": info.experiment_id, "user_id": info.user_id,
+              "status": info.status, "start_time": info.start_time, "end_time": info.end_time,
+              "lifecycle_stage": info.lifecycle_stage, "artifact_uri": info.artifact_uri, "run_name": info.run_name}
+    fields.update(changes)
+    return RunInfo(**fields)
+
+
+def as_deleted(runs):
+    """The earlier copies ({source run id: Run}) of a deleted experiment's runs, as the import or copy leaves them:
+    the experiment is restored for its time, runs and all, and deleted again after, runs and all, so what the
+    restore made active counts as deleted (a deleted run's copy needs no delete of its own)."""
+    return {src_id: Run(info_with(run.info, lifecycle_stage="deleted"), run.data, run.inputs,
+                        getattr(run, "outputs", None)) for src_id, run in runs.items()}
 
 
 def is_deleted(run_dct):
