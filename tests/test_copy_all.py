@@ -227,10 +227,12 @@ def test_a_copy_stopped_before_deleting_a_deleted_run_is_deleted_by_the_rerun(sr
     assert dst_client.get_run(copied.info.run_id).info.lifecycle_stage == "deleted"
 
 
-def test_a_sync_of_selected_models_copies_a_version_whose_run_is_in_default(src_client, dst_client, src_server,
-                                                                            dst_server, uniq):
+def test_a_sync_of_selected_models_copies_a_version_whose_run_is_in_default(populated, uniq):
     """The registry's lease is held on Default (experiment 0). Selected models bring their versions' runs along,
-    and a run in Default was copied under a second lease on Default, which waited forever for the first."""
+    and a run in Default was copied under a second lease on Default, which waited forever for the first. (On this
+    module's servers, after the sync test: a run in Default would change what other modules' servers hold.)"""
+    src_server, dst_server = populated
+    src_client, dst_client = src_server.client(), dst_server.client()
     name = f"in-default-{uniq}"
     run = src_client.create_run("0", run_name=name)
     src_client.log_text(run.info.run_id, "weights", "model/weights.txt")
