@@ -133,3 +133,20 @@ def test_a_tag_write_that_races_a_rivals_delete_is_written_again(src_client, src
             held = src_client.get_experiment(exp_id).tags.get(LOCK_TAG)
     assert answered and held
     assert not [k for k in src_client.get_experiment(exp_id).tags if k.startswith(LOCK_TAG)]
+
+
+def test_a_lease_waited_for_in_the_background_is_given_up_at_once_when_the_copy_stops(src_client, uniq):
+    """copy-all takes the registry's lease in the background. When the command stops while a rival holds it
+    (Ctrl-C, a failure), the wait ends at once and leaves no tag of its own, instead of lasting the rival's copy."""
+    exp_id = src_client.create_experiment(f"lease-given-up-{uniq}")
+    with Lease(src_client, "experiment", exp_id, new_owner()) as rival:
+        waiting = lock.BackgroundLease("experiment", exp_id,
+                                       lambda: Lease(src_client, "experiment", exp_id, new_owner()))
+        time.sleep(2 * lock.WAIT_S)
+        started = time.monotonic()
+        waiting.release()
+        assert time.monotonic() - started < 2 * lock.WAIT_S
+        with pytest.raises(lock.LeaseCancelled):
+            waiting.wait()
+        tags = src_client.get_experiment(exp_id).tags
+        assert [k for k in tags if k.startswith(lock.WANT_PREFIX)] == [rival.want_tag]

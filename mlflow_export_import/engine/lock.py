@@ -46,6 +46,10 @@ def new_owner():
 REGISTRY_LEASE = ("experiment", "0")
 
 
+class LeaseCancelled(Exception):
+    """A lease given up while waited for (Lease.cancel)."""
+
+
 def registry_lease(client, owner):
     """The registry, prompts and datasets of an open-source server have no object to hold a lease on their
     own: the lease is held on the experiment every such server has, Default (id 0). A Databricks workspace has
@@ -90,6 +94,11 @@ class BackgroundLease:
         return self.lease is not None
 
     def release(self):
+        """Give the lease back; one still waited for (a rival holds it: the command stops early, on Ctrl-C or a
+        failure) is given up at once instead of waited out."""
+        lease = self.lease
+        if lease is not None and self._thread.is_alive():
+            lease.cancel()
         self._thread.join()
         if self.lease is not None:
             self.lease.release()
@@ -105,6 +114,7 @@ class Lease:
         # deletes it again after), so a second copy that waited finds it deleted and does the same
         self.restore_deleted = restore_deleted
         self._stop = threading.Event()
+        self._cancelled = threading.Event()
         self._renewer = None
         self._announced = False
 
@@ -120,7 +130,7 @@ class Lease:
             self._tags()  # restores it
         try:
             while not self._try_enter():
-                time.sleep(WAIT_S)
+                self._wait()
         except BaseException:
             self._withdraw()
             raise
@@ -146,11 +156,23 @@ class Lease:
             self._set_tag(self.want_tag, self._stamp())  # held: b[i] true again, so the stamp is renewed
         return True
 
+    def cancel(self):
+        """Stop waiting for the lease (from another thread): acquire() then raises LeaseCancelled, its tags
+        taken back."""
+        self._cancelled.set()
+
+    def _wait(self):
+        if self._cancelled.wait(WAIT_S):
+            raise LeaseCancelled(f"{self.kind} '{self.key}': gave up waiting for the lease")
+
     def _withdraw(self):
-        """A copy that fails while it enters takes back its want tag, which would hold the others back until
-        its stamp expires."""
+        """A copy that fails or gives up while it enters takes back its want tag, and the lock tag when it had
+        written it (the slow path writes it before it waits), which would hold the others back until its stamp
+        expires."""
         try:
             self._delete_tag(self.want_tag)
+            if _owner(self._tags().get(LOCK_TAG)) == self.owner:
+                self._delete_tag(LOCK_TAG)
         except Exception:
             pass  # absent, or the server is gone: the stamp expires
 
@@ -184,7 +206,7 @@ class Lease:
                 holder = self._live_holder(tags) or ", ".join(sorted(self._live_wanters(tags)))
                 _logger.info(f"{self.kind} '{self.key}': another copy ({holder}) is writing to it; waiting")
                 self._announced = True
-            time.sleep(WAIT_S)
+            self._wait()
 
     def _renew(self):
         while not self._stop.wait(self.lease_s / 3):

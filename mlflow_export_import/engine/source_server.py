@@ -8,7 +8,8 @@ from contextlib import contextmanager
 from itertools import chain, islice
 
 from mlflow_export_import.common.iterators import SearchRunsIterator
-from mlflow_export_import.common.parallel import DEFAULT_WORKERS, GROUP_WIDTH, at_once, get_workers, map_bounded, new_tuner
+from mlflow_export_import.common.parallel import (
+    DEFAULT_WORKERS, GROUP_WIDTH, at_once, get_workers, map_bounded, new_tuner)
 from mlflow_export_import.engine.runs import model_links, plan_run, run_outputs
 from mlflow_export_import.run import metric_history
 from mlflow_export_import.run.export_run import download_run_artifacts, run_to_dict
