@@ -13,7 +13,7 @@ import pytest
 
 from mlflow_export_import.common.parallel import new_tuner
 from mlflow_export_import.common.parallel import GROUP_WIDTH
-from mlflow_export_import.engine.read_ahead import ReadAhead, unread
+from mlflow_export_import.engine.read_ahead import ReadAhead, prepared, unread
 from mlflow_export_import.engine.source_server import FIRST_BATCH, ServerSource
 
 
@@ -127,3 +127,12 @@ def test_the_first_batches_of_a_copy_are_small_so_that_the_destination_starts_so
     assert list(source.batches([])) == []
     sizes = [[len(batch) for batch in source.batches(runs)] for _ in range(GROUP_WIDTH + 1)]
     assert sizes == [[FIRST_BATCH, 30 - FIRST_BATCH]] * GROUP_WIDTH + [[30]]
+
+
+def test_a_dry_run_reads_nothing_and_leaves_the_small_first_batches_to_the_copy():
+    """A sync plans each experiment in a dry run before it copies it: the plan must not use up the small batches."""
+    source = ServerSource(client=None)
+    runs = [_run(i) for i in range(30)]
+    for _ in range(GROUP_WIDTH):
+        assert [part for _, part in prepared(source, runs, dry_run=True)] == [None] * 30
+    assert [len(batch) for batch in source.batches(runs)] == [FIRST_BATCH, 30 - FIRST_BATCH]

@@ -72,11 +72,14 @@ def prepared(source, runs, workers=None, dry_run=False, stopped=None):
     """(run, what the source read of its batch in bulk) of each run, a batch's bulk reads made as the consumer
     reaches it (none in a dry run, none once stopped() says so). A bulk read that fails reads nothing: each run's
     own read then reads it alone, and fails it alone if it must."""
+    if dry_run:  # reads nothing: the source's batching (its small first batches) is left to the copy
+        yield from ((run, None) for run in runs)
+        return
     for batch in source.batches(runs):
         if stopped is not None and stopped():
             return
         try:
-            bulk = {} if dry_run else source.prepare(batch, workers)
+            bulk = source.prepare(batch, workers)
         except Exception:
             bulk = {}
         for run in batch:
